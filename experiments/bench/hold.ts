@@ -1,0 +1,103 @@
+// `npm run bench -- hold`: the classic hold model with 1,000,000 pending cancellable timers.
+// Each event re-arms the timer that fired; one event in four also re-arms (mod_timer) a random
+// other pending timer before it fires, as conntrack refreshes do. The baseline is the textbook
+// alternative: a binary heap with lazy deletion, where a re-arm leaves a dead entry behind.
+import { performance } from 'node:perf_hooks';
+import { Simulation, Stream, type Ctx, type Timer } from '../../sim/index.js';
+
+const TIMERS = 1_000_000;
+const MEAN_NS = 1_000_000_000; // mean hold time 1 s
+type Fire = { readonly kind: 'fire'; readonly i: number };
+
+export interface HoldMeasured {
+  readonly events: number;
+  readonly seconds: number;
+  readonly queueLength: number;
+  readonly queueBytes: number;
+}
+
+export function engineHold(seed: number, events: number): HoldMeasured {
+  const sim = new Simulation({ seed, run: 0, queueCapacity: TIMERS });
+  const timers: Timer<Fire>[] = [];
+  let rng!: Stream;
+  sim.spawn('hold', {
+    init(ctx: Ctx) {
+      rng = ctx.rng;
+      for (let i = 0; i < TIMERS; i++) {
+        const t = ctx.timer<Fire>({ kind: 'fire', i });
+        timers.push(t);
+        ctx.addTimer(t, Math.round(rng.exponential(MEAN_NS)));
+      }
+    },
+    receive(msg: Fire, ctx: Ctx) {
+      ctx.addTimer(timers[msg.i]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
+      if (rng.next() < 0.25) {
+        const other = timers[rng.intBelow(TIMERS)]!;
+        if (ctx.timerPending(other)) ctx.modTimer(other, ctx.now + Math.round(rng.exponential(MEAN_NS)));
+      }
+    },
+  });
+  const t0 = performance.now();
+  sim.run({ maxEvents: events });
+  const seconds = (performance.now() - t0) / 1000;
+  return { events, seconds, queueLength: sim.pending, queueBytes: sim.queueBytes };
+}
+
+interface Entry {
+  time: number;
+  seq: number;
+  i: number;
+  gen: number;
+}
+
+export function lazyHeapHold(seed: number, events: number): HoldMeasured {
+  const rng = new Stream({ seed, run: 0 }, 'hold');
+  const heap: Entry[] = [];
+  const gen = new Int32Array(TIMERS);
+  let seq = 0;
+  const less = (a: Entry, b: Entry): boolean => a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  const push = (e: Entry): void => {
+    heap.push(e);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(e, heap[p]!)) break;
+      heap[i] = heap[p]!;
+      i = p;
+    }
+    heap[i] = e;
+  };
+  const pop = (): Entry => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= heap.length) break;
+        if (c + 1 < heap.length && less(heap[c + 1]!, heap[c]!)) c++;
+        if (!less(heap[c]!, last)) break;
+        heap[i] = heap[c]!;
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  for (let i = 0; i < TIMERS; i++) push({ time: Math.round(rng.exponential(MEAN_NS)), seq: seq++, i, gen: 0 });
+  const t0 = performance.now();
+  let done = 0;
+  while (done < events) {
+    const e = pop();
+    if (e.gen !== gen[e.i]) continue; // a dead entry left by a re-arm
+    done++;
+    const now = e.time;
+    push({ time: now + Math.round(rng.exponential(MEAN_NS)), seq: seq++, i: e.i, gen: ++gen[e.i]! });
+    if (rng.next() < 0.25) {
+      const o = rng.intBelow(TIMERS);
+      push({ time: now + Math.round(rng.exponential(MEAN_NS)), seq: seq++, i: o, gen: ++gen[o]! });
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { events, seconds, queueLength: heap.length, queueBytes: NaN };
+}

@@ -1,0 +1,197 @@
+/**
+ * Replications, sweeps and shards.
+ *
+ * The work of an experiment is a list of tasks, one per (parameter point, replication), each
+ * numbered by `index = point * runs + run`. A task's result depends only on its config, the
+ * master seed and its replication index, so the output (ordered by index) is byte-identical
+ * whatever the number of worker threads, and `--shard k/n` (tasks whose index % n == k - 1)
+ * plus {@link mergeShards} reproduces the single-process output exactly.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { produce, freeze, type Draft } from 'immer';
+import { ConfigError } from './validate.js';
+
+/** One unit of work. */
+export interface Task<C> {
+  /** Position in the full task list: `point * runs + run`. */
+  readonly index: number;
+  /** Parameter point index. */
+  readonly point: number;
+  /** Replication index (0-based). */
+  readonly run: number;
+  /** The point's config. */
+  readonly config: C;
+}
+
+/** A finished task. */
+export interface TaskResult<R> {
+  readonly index: number;
+  readonly point: number;
+  readonly run: number;
+  readonly result: R;
+}
+
+/**
+ * Where a task runner lives: a module (file URL or absolute path) exporting a function
+ * `(config, { seed, run }) => result` whose result is structured-cloneable. Workers import it
+ * by this reference, so it must not be a closure.
+ */
+export interface RunnerRef {
+  readonly module: string;
+  readonly exportName: string;
+}
+
+/** A shard: the `k`-th of `n` slices (1-based). */
+export interface Shard {
+  readonly k: number;
+  readonly n: number;
+}
+
+/** Lists the tasks for `points` × `runs`. */
+export function planTasks<C>(points: readonly C[], runs: number): Task<C>[] {
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new ConfigError('runs', runs, 'must be an integer >= 1');
+  const tasks: Task<C>[] = [];
+  points.forEach((config, point) => {
+    for (let run = 0; run < runs; run++) tasks.push({ index: point * runs + run, point, run, config });
+  });
+  return tasks;
+}
+
+/** Parses `k/n` with 1 <= k <= n. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const k = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1) || !(k >= 1) || k > n) {
+    throw new ConfigError('shard', text, 'must be k/n with whole numbers 1 <= k <= n, e.g. 1/4');
+  }
+  return { k, n };
+}
+
+/** The tasks of one shard: every task whose index % n equals k - 1. */
+export function selectShard<C>(tasks: readonly Task<C>[], shard: Shard): Task<C>[] {
+  return tasks.filter((t) => t.index % shard.n === shard.k - 1);
+}
+
+/**
+ * Joins shard outputs into one list ordered by index, checking that together they hold every
+ * index of `0 … total-1` exactly once.
+ */
+export function mergeShards<R>(parts: readonly (readonly TaskResult<R>[])[], total: number): TaskResult<R>[] {
+  const all = parts.flat().sort((a, b) => a.index - b.index);
+  for (let i = 0; i < all.length; i++) {
+    if (all[i]!.index !== i) {
+      const what = all[i]!.index < i ? `task ${all[i]!.index} appears twice` : `task ${i} is missing`;
+      throw new ConfigError('shards', `${parts.length} parts`, `must together cover every task once (${what})`);
+    }
+  }
+  if (all.length !== total) throw new ConfigError('shards', `${all.length} tasks`, `must together hold ${total} tasks`);
+  return all;
+}
+
+/** One axis of a sweep: a dotted config path and its values. */
+export interface SweepAxis {
+  readonly path: string;
+  readonly values: readonly unknown[];
+}
+
+/**
+ * The grid of configs obtained by setting each axis' path to each of its values (first axis
+ * varies slowest), derived with immer from the frozen `base`.
+ */
+export function sweep<C extends object>(base: C, axes: readonly SweepAxis[]): C[] {
+  const frozen = freeze(base, true);
+  let points: C[] = [frozen];
+  for (const axis of axes) {
+    const next: C[] = [];
+    for (const p of points) for (const v of axis.values) next.push(produce(p, (d: Draft<C>) => setPath(d as object, axis.path, v)));
+    points = next;
+  }
+  return points;
+}
+
+/** Sets `path` (dotted) inside `obj`; throws a ConfigError naming the path if it does not exist. */
+export function setPath(obj: object, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur: Record<string, unknown> = obj as Record<string, unknown>;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = cur[keys[i]!];
+    if (typeof next !== 'object' || next === null) throw new ConfigError(path, value, `is not a config path (${keys.slice(0, i + 1).join('.')} is not an object)`);
+    cur = next as Record<string, unknown>;
+  }
+  const last = keys[keys.length - 1]!;
+  if (!(last in cur)) throw new ConfigError(path, value, 'is not a config path');
+  cur[last] = value;
+}
+
+/** Options of {@link runTasks}. */
+export interface RunTasksOptions {
+  /** Master seed. */
+  readonly seed: number;
+  /** Worker threads; 1 runs in this thread. Default: available parallelism. */
+  readonly jobs?: number;
+  /** Called after each finished task (in completion order). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs `tasks` and returns their results ordered by index. */
+export async function runTasks<C, R>(tasks: readonly Task<C>[], runner: RunnerRef, opts: RunTasksOptions): Promise<TaskResult<R>[]> {
+  const jobs = Math.min(opts.jobs ?? availableParallelism(), Math.max(1, tasks.length));
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new ConfigError('jobs', opts.jobs, 'must be an integer >= 1');
+  const results: TaskResult<R>[] = new Array<TaskResult<R>>(tasks.length);
+  let done = 0;
+  const finish = (i: number, result: R): void => {
+    const t = tasks[i]!;
+    results[i] = { index: t.index, point: t.point, run: t.run, result };
+    opts.onProgress?.(++done, tasks.length);
+  };
+  if (jobs === 1) {
+    const mod = (await import(runner.module)) as Record<string, unknown>;
+    const fn = runnerFunction<C, R>(mod, runner);
+    tasks.forEach((t, i) => finish(i, fn(t.config, { seed: opts.seed, run: t.run })));
+  } else {
+    await runInWorkers(tasks, runner, opts.seed, jobs, finish);
+  }
+  return results.sort((a, b) => a.index - b.index);
+}
+
+/** @internal */
+export function runnerFunction<C, R>(mod: Record<string, unknown>, runner: RunnerRef): (c: C, rs: { seed: number; run: number }) => R {
+  const fn = mod[runner.exportName];
+  if (typeof fn !== 'function') throw new Error(`${runner.module} does not export a function ${runner.exportName}`);
+  return fn as (c: C, rs: { seed: number; run: number }) => R;
+}
+
+async function runInWorkers<C, R>(tasks: readonly Task<C>[], runner: RunnerRef, seed: number, jobs: number, finish: (i: number, r: R) => void): Promise<void> {
+  let next = 0;
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let active = 0;
+      const feed = (w: Worker): void => {
+        if (next >= tasks.length) {
+          if (--active === 0) resolve();
+          return;
+        }
+        const i = next++;
+        w.postMessage({ i, config: tasks[i]!.config, run: tasks[i]!.run });
+      };
+      for (let j = 0; j < jobs; j++) {
+        const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { runner, seed }, execArgv: [] });
+        workers.push(w);
+        active++;
+        w.on('message', (m: { i: number; result?: R; error?: string }) => {
+          if (m.error !== undefined) return reject(new Error(m.error));
+          finish(m.i, m.result as R);
+          feed(w);
+        });
+        w.on('error', reject);
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
