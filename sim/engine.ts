@@ -243,12 +243,12 @@ export class Simulation {
     return this.queue.push(this.now + delay, priority, target, source, msg);
   }
 
-  /** @internal */
-  armTimer(t: TimerImpl<Message>, expires: SimTime): boolean {
-    assertTime(expires, 'timer expiry');
+  /** @internal `mod_timer`, or `add_timer` when `idle` is known. Returns true if it was pending. */
+  armTimer(t: TimerImpl<Message>, expires: SimTime, idle: boolean): boolean {
+    if (!Number.isSafeInteger(expires) || expires < 0) assertTime(expires, 'timer expiry');
     const at = expires < this.now ? this.now : expires; // a timer in the past fires at once
     t.expires = expires;
-    if (this.queue.reschedule(t.handle, at, PRIORITY_DEFAULT)) return true;
+    if (!idle && this.queue.reschedule(t.handle, at, PRIORITY_DEFAULT)) return true;
     t.handle = this.queue.push(at, PRIORITY_DEFAULT, t.owner, t.owner, t.msg);
     return false;
   }
@@ -299,10 +299,10 @@ class ActorCtx implements Ctx {
   addTimer(timer: Timer, expires: SimTime): void {
     const t = timer as TimerImpl<Message>;
     if (this.sim.timerPending(t)) throw new Error(`add_timer on a pending timer ('${t.msg.kind}' of ${this.self})`);
-    this.sim.armTimer(t, expires);
+    this.sim.armTimer(t, expires, true);
   }
   modTimer(timer: Timer, expires: SimTime): boolean {
-    return this.sim.armTimer(timer as TimerImpl<Message>, expires);
+    return this.sim.armTimer(timer as TimerImpl<Message>, expires, false);
   }
   delTimer(timer: Timer): boolean {
     return this.sim.disarmTimer(timer as TimerImpl<Message>);

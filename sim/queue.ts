@@ -30,18 +30,22 @@ const SLOT_LIMIT = 2 ** 26; // at most 67 M pending events
 const GEN_LIMIT = 2 ** 26; // generations wrap here; a handle this stale would be a model bug
 const SEQ_LIMIT = 2 ** 44; // room for 17.6 T schedules; (prio + 128) * 2^44 stays below 2^53
 const NO_POS = -1;
+const GEN = 1; // offsets in the per-slot record; position is at offset 0
+const TGT = 2;
+const SRC = 3;
 
 /** Indexed 4-ary heap of events keyed by (time, priority, seq). */
 export class EventQueue<P = unknown> {
   // Heap order, one entry per pending event.
-  private hTime: Float64Array;
-  private hKey: Float64Array; // (priority + 128) * 2^44 + seq
-  private hSlot: Int32Array;
-  // Per slot.
-  private pos: Int32Array;
-  private gen: Int32Array;
-  private tgt: Int32Array;
-  private src: Int32Array;
+  // Heap order, one (time, slot) pair per pending event, interleaved so that a node's time and
+  // slot share a cache line: at a million entries the sift loops are bound by memory latency.
+  private heap: Float64Array;
+  // Per slot. The tie-break key is read only when two times are equal, so it lives with the
+  // slot rather than in the heap: moving an entry then touches two heap arrays, not three.
+  private skey: Float64Array; // (priority + 128) * 2^44 + seq
+  // Per-slot record [heap position, generation, target, source], interleaved so that reading
+  // or updating one slot touches one cache line.
+  private meta: Int32Array;
   private payload: (P | undefined)[];
   private free: Int32Array;
   private freeTop = 0;
@@ -51,13 +55,9 @@ export class EventQueue<P = unknown> {
 
   constructor(initialCapacity = 1024) {
     const cap = Math.max(16, initialCapacity);
-    this.hTime = new Float64Array(cap);
-    this.hKey = new Float64Array(cap);
-    this.hSlot = new Int32Array(cap);
-    this.pos = new Int32Array(cap);
-    this.gen = new Int32Array(cap);
-    this.tgt = new Int32Array(cap);
-    this.src = new Int32Array(cap);
+    this.heap = new Float64Array(2 * cap);
+    this.skey = new Float64Array(cap);
+    this.meta = new Int32Array(4 * cap);
     this.free = new Int32Array(cap);
     this.payload = new Array<P | undefined>(cap);
   }
@@ -75,13 +75,9 @@ export class EventQueue<P = unknown> {
   /** Bytes held by the typed arrays (slots and heap); the payload array is not counted. */
   get byteLength(): number {
     return (
-      this.hTime.byteLength +
-      this.hKey.byteLength +
-      this.hSlot.byteLength +
-      this.pos.byteLength +
-      this.gen.byteLength +
-      this.tgt.byteLength +
-      this.src.byteLength +
+      this.heap.byteLength +
+      this.skey.byteLength +
+      this.meta.byteLength +
       this.free.byteLength
     );
   }
@@ -94,21 +90,20 @@ export class EventQueue<P = unknown> {
     if (!Number.isSafeInteger(time) || time < 0) assertTime(time, 'event time');
     const key = this.key(priority);
     const slot = this.freeTop > 0 ? this.free[--this.freeTop]! : this.allocSlot();
-    this.tgt[slot] = target;
-    this.src[slot] = source;
+    this.meta[4 * slot + TGT] = target;
+    this.meta[4 * slot + SRC] = source;
     this.payload[slot] = payload;
+    this.skey[slot] = key;
     const i = this.count++;
-    this.hTime[i] = time;
-    this.hKey[i] = key;
-    this.hSlot[i] = slot;
-    this.pos[slot] = i;
+    this.heap[2 * i] = time;
+    this.heap[2 * i + 1] = slot;
     this.siftUp(i);
-    return this.gen[slot]! * SLOT_LIMIT + slot;
+    return this.meta[4 * slot + GEN]! * SLOT_LIMIT + slot;
   }
 
   /** Time of the earliest event, or `Infinity` when empty. */
   peekTime(): number {
-    return this.count > 0 ? this.hTime[0]! : Infinity;
+    return this.count > 0 ? this.heap[0]! : Infinity;
   }
 
   /**
@@ -116,19 +111,19 @@ export class EventQueue<P = unknown> {
    * `payloadOf` and then call `release(slot)`. Time of the event is `peekTime()` before the pop.
    */
   popSlot(): number {
-    const slot = this.hSlot[0]!;
+    const slot = this.heap[1]!;
     this.removeAt(0);
     return slot;
   }
 
   /** Target actor index of a popped slot. */
   targetOf(slot: number): number {
-    return this.tgt[slot]!;
+    return this.meta[4 * slot + TGT]!;
   }
 
   /** Source actor index of a popped slot (-1 when scheduled from outside). */
   sourceOf(slot: number): number {
-    return this.src[slot]!;
+    return this.meta[4 * slot + SRC]!;
   }
 
   /** Payload of a popped slot. */
@@ -139,7 +134,7 @@ export class EventQueue<P = unknown> {
   /** Returns a popped slot to the free list; its handle is stale from now on. */
   release(slot: number): void {
     this.payload[slot] = undefined;
-    this.gen[slot] = (this.gen[slot]! + 1) % GEN_LIMIT;
+    this.meta[4 * slot + GEN] = (this.meta[4 * slot + GEN]! + 1) % GEN_LIMIT;
     this.free[this.freeTop++] = slot;
   }
 
@@ -151,14 +146,14 @@ export class EventQueue<P = unknown> {
   /** Absolute time of a pending event, or -1 if the handle is stale. */
   timeOf(handle: EventHandle): number {
     const slot = this.slotOf(handle);
-    return slot < 0 ? -1 : this.hTime[this.pos[slot]!]!;
+    return slot < 0 ? -1 : this.heap[2 * this.meta[4 * slot]!]!;
   }
 
   /** Cancels a pending event. Returns false (and does nothing) if the handle is stale. */
   cancel(handle: EventHandle): boolean {
     const slot = this.slotOf(handle);
     if (slot < 0) return false;
-    this.removeAt(this.pos[slot]!);
+    this.removeAt(this.meta[4 * slot]!);
     this.release(slot);
     return true;
   }
@@ -171,12 +166,12 @@ export class EventQueue<P = unknown> {
     const slot = this.slotOf(handle);
     if (slot < 0) return false;
     assertTime(time, 'event time');
-    const i = this.pos[slot]!;
-    const oldTime = this.hTime[i]!;
-    const oldKey = this.hKey[i]!;
-    this.hTime[i] = time;
-    this.hKey[i] = this.key(priority);
-    if (time < oldTime || (time === oldTime && this.hKey[i]! < oldKey)) this.siftUp(i);
+    const i = this.meta[4 * slot]!;
+    const oldTime = this.heap[2 * i]!;
+    const oldKey = this.skey[slot]!;
+    this.heap[2 * i] = time;
+    this.skey[slot] = this.key(priority);
+    if (time < oldTime || (time === oldTime && this.skey[slot]! < oldKey)) this.siftUp(i);
     else this.siftDown(i);
     return true;
   }
@@ -185,7 +180,7 @@ export class EventQueue<P = unknown> {
     if (!Number.isSafeInteger(handle) || handle < 0) return -1;
     const slot = handle % SLOT_LIMIT;
     const g = (handle - slot) / SLOT_LIMIT;
-    if (slot >= this.slotsUsed || this.gen[slot] !== g || this.pos[slot] === NO_POS) return -1;
+    if (slot >= this.slotsUsed || this.meta[4 * slot + GEN] !== g || this.meta[4 * slot] === NO_POS) return -1;
     return slot;
   }
 
@@ -201,46 +196,45 @@ export class EventQueue<P = unknown> {
   }
 
   private allocSlot(): number {
-    if (this.slotsUsed === this.pos.length) this.grow();
+    if (this.slotsUsed === this.skey.length) this.grow();
     const slot = this.slotsUsed++;
-    this.gen[slot] = 0;
+    this.meta[4 * slot + GEN] = 0;
     return slot;
   }
 
   private grow(): void {
-    if (this.pos.length >= SLOT_LIMIT) throw new RangeError(`more than ${SLOT_LIMIT} pending events`);
-    const cap = Math.min(this.pos.length * 2, SLOT_LIMIT);
+    if (this.skey.length >= SLOT_LIMIT) throw new RangeError(`more than ${SLOT_LIMIT} pending events`);
+    const cap = Math.min(this.skey.length * 2, SLOT_LIMIT);
     const g = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
       return b;
     };
-    this.hTime = g(this.hTime, (n) => new Float64Array(n));
-    this.hKey = g(this.hKey, (n) => new Float64Array(n));
-    this.hSlot = g(this.hSlot, (n) => new Int32Array(n));
-    this.pos = g(this.pos, (n) => new Int32Array(n));
-    this.gen = g(this.gen, (n) => new Int32Array(n));
-    this.tgt = g(this.tgt, (n) => new Int32Array(n));
-    this.src = g(this.src, (n) => new Int32Array(n));
+    const heap = new Float64Array(2 * cap);
+    heap.set(this.heap);
+    this.heap = heap;
+    this.skey = g(this.skey, (n) => new Float64Array(n));
+    const meta = new Int32Array(4 * cap);
+    meta.set(this.meta);
+    this.meta = meta;
     this.free = g(this.free, (n) => new Int32Array(n));
     this.payload.length = cap;
   }
 
   private removeAt(i: number): void {
-    const slot = this.hSlot[i]!;
-    this.pos[slot] = NO_POS;
+    const h = this.heap;
+    this.meta[4 * h[2 * i + 1]!] = NO_POS;
     const last = --this.count;
     if (i === last) return;
-    this.hTime[i] = this.hTime[last]!;
-    this.hKey[i] = this.hKey[last]!;
-    const moved = this.hSlot[last]!;
-    this.hSlot[i] = moved;
-    this.pos[moved] = i;
+    const t = h[2 * last]!;
+    const moved = h[2 * last + 1]!;
+    h[2 * i] = t;
+    h[2 * i + 1] = moved;
+    this.meta[4 * moved] = i;
     if (i > 0) {
       const p = (i - 1) >> 2;
-      const t = this.hTime[i]!;
-      const pt = this.hTime[p]!;
-      if (t < pt || (t === pt && this.hKey[i]! < this.hKey[p]!)) {
+      const pt = h[2 * p]!;
+      if (t < pt || (t === pt && this.skey[moved]! < this.skey[h[2 * p + 1]!]!)) {
         this.siftUp(i);
         return;
       }
@@ -249,59 +243,51 @@ export class EventQueue<P = unknown> {
   }
 
   private siftUp(i: number): void {
-    const { hTime, hKey, hSlot, pos } = this;
-    const t = hTime[i]!;
-    const k = hKey[i]!;
-    const slot = hSlot[i]!;
+    const { heap: h, meta, skey } = this;
+    const t = h[2 * i]!;
+    const slot = h[2 * i + 1]!;
     while (i > 0) {
       const p = (i - 1) >> 2;
-      const pt = hTime[p]!;
-      if (pt < t || (pt === t && hKey[p]! < k)) break;
-      hTime[i] = pt;
-      hKey[i] = hKey[p]!;
-      const ps = hSlot[p]!;
-      hSlot[i] = ps;
-      pos[ps] = i;
+      const pt = h[2 * p]!;
+      if (pt < t || (pt === t && skey[h[2 * p + 1]!]! < skey[slot]!)) break;
+      const ps = h[2 * p + 1]!;
+      h[2 * i] = pt;
+      h[2 * i + 1] = ps;
+      meta[4 * ps] = i;
       i = p;
     }
-    hTime[i] = t;
-    hKey[i] = k;
-    hSlot[i] = slot;
-    pos[slot] = i;
+    h[2 * i] = t;
+    h[2 * i + 1] = slot;
+    meta[4 * slot] = i;
   }
 
   private siftDown(i: number): void {
-    const { hTime, hKey, hSlot, pos } = this;
+    const { heap: h, meta, skey } = this;
     const n = this.count;
-    const t = hTime[i]!;
-    const k = hKey[i]!;
-    const slot = hSlot[i]!;
+    const t = h[2 * i]!;
+    const slot = h[2 * i + 1]!;
     for (;;) {
       const c = 4 * i + 1;
       if (c >= n) break;
       let m = c;
-      let mt = hTime[c]!;
-      let mk = hKey[c]!;
+      let mt = h[2 * c]!;
       const end = c + 4 < n ? c + 4 : n;
       for (let j = c + 1; j < end; j++) {
-        const jt = hTime[j]!;
-        if (jt < mt || (jt === mt && hKey[j]! < mk)) {
+        const jt = h[2 * j]!;
+        if (jt < mt || (jt === mt && skey[h[2 * j + 1]!]! < skey[h[2 * m + 1]!]!)) {
           m = j;
           mt = jt;
-          mk = hKey[j]!;
         }
       }
-      if (t < mt || (t === mt && k < mk)) break;
-      hTime[i] = mt;
-      hKey[i] = mk;
-      const ms = hSlot[m]!;
-      hSlot[i] = ms;
-      pos[ms] = i;
+      const ms = h[2 * m + 1]!;
+      if (t < mt || (t === mt && skey[slot]! < skey[ms]!)) break;
+      h[2 * i] = mt;
+      h[2 * i + 1] = ms;
+      meta[4 * ms] = i;
       i = m;
     }
-    hTime[i] = t;
-    hKey[i] = k;
-    hSlot[i] = slot;
-    pos[slot] = i;
+    h[2 * i] = t;
+    h[2 * i + 1] = slot;
+    meta[4 * slot] = i;
   }
 }
