@@ -31,7 +31,10 @@ export default tseslint.config(
   {
     files: ['sim/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/models/**', '../models/*'], message: 'sim/ knows nothing about models/.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/models/**', '../models/*'], message: 'sim/ knows nothing about models/.' }] },
+      ],
     },
   },
 );

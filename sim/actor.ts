@@ -72,10 +72,13 @@ export interface Ctx {
   sample(name: string, value: number): void;
   /** Sets this actor's time-weighted gauge `name` to `value` now. */
   level(name: string, value: number): void;
-  /** Direct handles to metrics, for hot paths. */
+  /** This actor's counter `name` (look it up once, then `add()` on the hot path). */
   counter(name: string): Counter;
+  /** This actor's tally `name`. */
   tally(name: string): Tally;
+  /** This actor's time-weighted gauge `name`. */
   gauge(name: string): Gauge;
+  /** This actor's histogram `name` over [lo, hi) with `bins` bins (fixed by the first call). */
   histogram(name: string, lo: number, hi: number, bins: number): Histogram;
   /** Stops the simulation after the current event. */
   stop(): void;

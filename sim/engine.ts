@@ -76,8 +76,10 @@ export class Simulation {
   private stopRequested = false;
 
   constructor(readonly options: SimulationOptions) {
-    if (!Number.isSafeInteger(options.seed)) throw new RangeError(`seed must be a safe integer, got ${String(options.seed)}`);
-    if (!Number.isSafeInteger(options.run) || options.run < 0) throw new RangeError(`run must be a non-negative integer, got ${String(options.run)}`);
+    if (!Number.isSafeInteger(options.seed))
+      throw new RangeError(`seed must be a safe integer, got ${String(options.seed)}`);
+    if (!Number.isSafeInteger(options.run) || options.run < 0)
+      throw new RangeError(`run must be a non-negative integer, got ${String(options.run)}`);
     this.streams = new Streams(options);
     this.queue = new EventQueue<Message>(options.queueCapacity);
     this.fp = options.fingerprint === true ? new Fingerprint() : undefined;
@@ -87,7 +89,9 @@ export class Simulation {
   /** Adds an actor under `id` (unique, non-empty) and calls its `init`. Returns its ref. */
   spawn<M extends Message>(id: ActorId, actor: Actor<M>): ActorRef {
     if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(id)) {
-      throw new RangeError(`actor id must be a path of [A-Za-z0-9_.-] segments separated by '/', got ${JSON.stringify(id)}`);
+      throw new RangeError(
+        `actor id must be a path of [A-Za-z0-9_.-] segments separated by '/', got ${JSON.stringify(id)}`,
+      );
     }
     if (this.refs.has(id)) throw new RangeError(`actor id ${JSON.stringify(id)} is already taken`);
     const ref = this.actors.length;
@@ -238,7 +242,9 @@ export class Simulation {
   /** @internal */
   schedule(source: number, target: number, msg: Message, delay: SimTime, priority: number): EventHandle {
     if (!Number.isSafeInteger(delay) || delay < 0) {
-      throw new RangeError(`delay must be a non-negative integer number of ns, got ${String(delay)} (message '${msg.kind}' to ${this.ids[target] ?? target})`);
+      throw new RangeError(
+        `delay must be a non-negative integer number of ns, got ${String(delay)} (message '${msg.kind}' to ${this.ids[target] ?? target})`,
+      );
     }
     return this.queue.push(this.now + delay, priority, target, source, msg);
   }

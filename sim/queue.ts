@@ -74,12 +74,7 @@ export class EventQueue<P = unknown> {
 
   /** Bytes held by the typed arrays (slots and heap); the payload array is not counted. */
   get byteLength(): number {
-    return (
-      this.heap.byteLength +
-      this.skey.byteLength +
-      this.meta.byteLength +
-      this.free.byteLength
-    );
+    return this.heap.byteLength + this.skey.byteLength + this.meta.byteLength + this.free.byteLength;
   }
 
   /**

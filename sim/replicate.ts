@@ -106,7 +106,8 @@ export function sweep<C extends object>(base: C, axes: readonly SweepAxis[]): C[
   let points: C[] = [frozen];
   for (const axis of axes) {
     const next: C[] = [];
-    for (const p of points) for (const v of axis.values) next.push(produce(p, (d: Draft<C>) => setPath(d as object, axis.path, v)));
+    for (const p of points)
+      for (const v of axis.values) next.push(produce(p, (d: Draft<C>) => setPath(d as object, axis.path, v)));
     points = next;
   }
   return points;
@@ -118,7 +119,8 @@ export function setPath(obj: object, path: string, value: unknown): void {
   let cur: Record<string, unknown> = obj as Record<string, unknown>;
   for (let i = 0; i < keys.length - 1; i++) {
     const next = cur[keys[i]!];
-    if (typeof next !== 'object' || next === null) throw new ConfigError(path, value, `is not a config path (${keys.slice(0, i + 1).join('.')} is not an object)`);
+    if (typeof next !== 'object' || next === null)
+      throw new ConfigError(path, value, `is not a config path (${keys.slice(0, i + 1).join('.')} is not an object)`);
     cur = next as Record<string, unknown>;
   }
   const last = keys[keys.length - 1]!;
@@ -137,7 +139,11 @@ export interface RunTasksOptions {
 }
 
 /** Runs `tasks` and returns their results ordered by index. */
-export async function runTasks<C, R>(tasks: readonly Task<C>[], runner: RunnerRef, opts: RunTasksOptions): Promise<TaskResult<R>[]> {
+export async function runTasks<C, R>(
+  tasks: readonly Task<C>[],
+  runner: RunnerRef,
+  opts: RunTasksOptions,
+): Promise<TaskResult<R>[]> {
   const jobs = Math.min(opts.jobs ?? availableParallelism(), Math.max(1, tasks.length));
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new ConfigError('jobs', opts.jobs, 'must be an integer >= 1');
   const results: TaskResult<R>[] = new Array<TaskResult<R>>(tasks.length);
@@ -158,13 +164,22 @@ export async function runTasks<C, R>(tasks: readonly Task<C>[], runner: RunnerRe
 }
 
 /** @internal */
-export function runnerFunction<C, R>(mod: Record<string, unknown>, runner: RunnerRef): (c: C, rs: { seed: number; run: number }) => R {
+export function runnerFunction<C, R>(
+  mod: Record<string, unknown>,
+  runner: RunnerRef,
+): (c: C, rs: { seed: number; run: number }) => R {
   const fn = mod[runner.exportName];
   if (typeof fn !== 'function') throw new Error(`${runner.module} does not export a function ${runner.exportName}`);
   return fn as (c: C, rs: { seed: number; run: number }) => R;
 }
 
-async function runInWorkers<C, R>(tasks: readonly Task<C>[], runner: RunnerRef, seed: number, jobs: number, finish: (i: number, r: R) => void): Promise<void> {
+async function runInWorkers<C, R>(
+  tasks: readonly Task<C>[],
+  runner: RunnerRef,
+  seed: number,
+  jobs: number,
+  finish: (i: number, r: R) => void,
+): Promise<void> {
   let next = 0;
   const workers: Worker[] = [];
   try {
@@ -179,7 +194,10 @@ async function runInWorkers<C, R>(tasks: readonly Task<C>[], runner: RunnerRef, 
         w.postMessage({ i, config: tasks[i]!.config, run: tasks[i]!.run });
       };
       for (let j = 0; j < jobs; j++) {
-        const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { runner, seed }, execArgv: [] });
+        const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
+          workerData: { runner, seed },
+          execArgv: [],
+        });
         workers.push(w);
         active++;
         w.on('message', (m: { i: number; result?: R; error?: string }) => {

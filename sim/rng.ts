@@ -30,11 +30,14 @@ export interface EmpiricalTable {
  */
 export function empiricalTable(values: readonly number[], weights: readonly number[]): EmpiricalTable {
   if (values.length === 0 || values.length !== weights.length) {
-    throw new RangeError(`empirical distribution needs as many weights as values (got ${values.length} and ${weights.length})`);
+    throw new RangeError(
+      `empirical distribution needs as many weights as values (got ${values.length} and ${weights.length})`,
+    );
   }
   let total = 0;
   for (const w of weights) {
-    if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`empirical weight must be finite and >= 0, got ${String(w)}`);
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw new RangeError(`empirical weight must be finite and >= 0, got ${String(w)}`);
     total += w;
   }
   if (total <= 0) throw new RangeError('empirical weights must not all be zero');
@@ -53,7 +56,10 @@ export class Stream {
   private readonly prng: seedrandom.PRNG;
 
   /** Creates the stream `name` of replication `rs`. Prefer {@link Streams.get}. */
-  constructor(rs: RunSeed, readonly name: string) {
+  constructor(
+    rs: RunSeed,
+    readonly name: string,
+  ) {
     this.prng = seedrandom.alea(`${rs.seed}/${rs.run}/${name}\0`);
   }
 

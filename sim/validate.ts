@@ -41,7 +41,12 @@ function range(b: Bounds): string {
 
 /** Checks that `value` is a safe integer within bounds. */
 export function checkInt(path: string, value: unknown, b: Bounds = {}): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (b.min !== undefined && value < b.min) || (b.max !== undefined && value > b.max)) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    (b.min !== undefined && value < b.min) ||
+    (b.max !== undefined && value > b.max)
+  ) {
     throw new ConfigError(path, value, `must be an integer${range(b)}`);
   }
   return value;
@@ -49,7 +54,12 @@ export function checkInt(path: string, value: unknown, b: Bounds = {}): number {
 
 /** Checks that `value` is a finite number within bounds. */
 export function checkNumber(path: string, value: unknown, b: Bounds = {}): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || (b.min !== undefined && value < b.min) || (b.max !== undefined && value > b.max)) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (b.min !== undefined && value < b.min) ||
+    (b.max !== undefined && value > b.max)
+  ) {
     throw new ConfigError(path, value, `must be a number${range(b)}`);
   }
   return value;
@@ -76,7 +86,11 @@ export function checkObject(path: string, value: unknown, known: readonly string
   }
   for (const k of Object.keys(value)) {
     if (!known.includes(k)) {
-      throw new ConfigError(path === '' ? k : `${path}.${k}`, (value as Record<string, unknown>)[k], `is not a known field; known fields: ${known.join(', ')}`);
+      throw new ConfigError(
+        path === '' ? k : `${path}.${k}`,
+        (value as Record<string, unknown>)[k],
+        `is not a known field; known fields: ${known.join(', ')}`,
+      );
     }
   }
   return value as Record<string, unknown>;

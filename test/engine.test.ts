@@ -68,7 +68,9 @@ test('simultaneous messages are delivered in the order they were sent', (t) => {
 test('bad delays and unknown targets throw clear errors', (t) => {
   const sim = new Simulation({ seed: 1, run: 0 });
   sim.spawn('a', logger([]));
-  t.throws(() => sim.send('a', { kind: 'ping' }, -5), { message: /delay must be a non-negative integer number of ns, got -5 \(message 'ping' to a\)/ });
+  t.throws(() => sim.send('a', { kind: 'ping' }, -5), {
+    message: /delay must be a non-negative integer number of ns, got -5 \(message 'ping' to a\)/,
+  });
   t.throws(() => sim.send('a', { kind: 'ping' }, NaN), { message: /got NaN/ });
   t.throws(() => sim.send('a', { kind: 'ping' }, 0.5), { message: /got 0.5/ });
   t.throws(() => sim.send('a', { kind: 'ping' }, 2 ** 60), { message: /delay must be/ });

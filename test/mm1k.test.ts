@@ -18,11 +18,25 @@ for (const [arrivalRateHz, capacity] of [
   const cfg = { arrivalRateHz, serviceRateHz: 1000, capacity };
   test(`M/M/1/K with rho=${arrivalRateHz / 1000}, K=${capacity} matches blocking probability and mean number in system`, (t) => {
     const theory = mm1kTheory(cfg);
-    const reps = Array.from({ length: RUNS }, (_, run) => runMm1k({ ...cfg, warmupS: 2, durationS: 20 }, { seed: 1, run }));
-    const blocking = confidenceInterval(reps.map((r) => r.blocking), LEVEL);
-    const inSystem = confidenceInterval(reps.map((r) => r.meanInSystem), LEVEL);
-    t.true(Math.abs(blocking.mean - theory.blocking) <= blocking.halfWidth, `blocking ${blocking.mean} ± ${blocking.halfWidth} vs ${theory.blocking}`);
-    t.true(Math.abs(inSystem.mean - theory.meanInSystem) <= inSystem.halfWidth, `L ${inSystem.mean} ± ${inSystem.halfWidth} vs ${theory.meanInSystem}`);
+    const reps = Array.from({ length: RUNS }, (_, run) =>
+      runMm1k({ ...cfg, warmupS: 2, durationS: 20 }, { seed: 1, run }),
+    );
+    const blocking = confidenceInterval(
+      reps.map((r) => r.blocking),
+      LEVEL,
+    );
+    const inSystem = confidenceInterval(
+      reps.map((r) => r.meanInSystem),
+      LEVEL,
+    );
+    t.true(
+      Math.abs(blocking.mean - theory.blocking) <= blocking.halfWidth,
+      `blocking ${blocking.mean} ± ${blocking.halfWidth} vs ${theory.blocking}`,
+    );
+    t.true(
+      Math.abs(inSystem.mean - theory.meanInSystem) <= inSystem.halfWidth,
+      `L ${inSystem.mean} ± ${inSystem.halfWidth} vs ${theory.meanInSystem}`,
+    );
     // The intervals must also be informative, not trivially wide.
     t.true(blocking.halfWidth < 0.1 * theory.blocking + 0.002);
     t.true(inSystem.halfWidth < 0.1 * theory.meanInSystem);
@@ -36,6 +50,10 @@ test('mm1k closed forms at the textbook special cases', (t) => {
 });
 
 test('mm1k config is validated field by field', (t) => {
-  t.throws(() => validateMm1k({ arrivalRateHz: 1, serviceRateHz: 1, capacity: 0 }), { message: 'mm1k.capacity = 0: must be an integer >= 1' });
-  t.throws(() => validateMm1k({ arrivalRateHz: 1, serviceRateHz: 1, capacity: 2, extra: 1 }), { message: /mm1k.extra = 1: is not a known field/ });
+  t.throws(() => validateMm1k({ arrivalRateHz: 1, serviceRateHz: 1, capacity: 0 }), {
+    message: 'mm1k.capacity = 0: must be an integer >= 1',
+  });
+  t.throws(() => validateMm1k({ arrivalRateHz: 1, serviceRateHz: 1, capacity: 2, extra: 1 }), {
+    message: /mm1k.extra = 1: is not a known field/,
+  });
 });

@@ -9,10 +9,19 @@ type Op =
   | { op: 'resched'; pick: number; time: number; prio: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('push' as const), time: fc.integer({ min: 0, max: 20 }), prio: fc.integer({ min: -2, max: 2 }) }),
+  fc.record({
+    op: fc.constant('push' as const),
+    time: fc.integer({ min: 0, max: 20 }),
+    prio: fc.integer({ min: -2, max: 2 }),
+  }),
   fc.record({ op: fc.constant('pop' as const) }),
   fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }),
-  fc.record({ op: fc.constant('resched' as const), pick: fc.nat(), time: fc.integer({ min: 0, max: 20 }), prio: fc.integer({ min: -2, max: 2 }) }),
+  fc.record({
+    op: fc.constant('resched' as const),
+    pick: fc.nat(),
+    time: fc.integer({ min: 0, max: 20 }),
+    prio: fc.integer({ min: -2, max: 2 }),
+  }),
 );
 
 // Reference: a plain list sorted by (time, prio, seq) on every pop.

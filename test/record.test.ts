@@ -10,7 +10,12 @@ test('Welford tally matches the two-pass formulas', (t) => {
       const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
       const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
       const tol = 1e-9 * Math.max(1, Math.abs(mean), v);
-      return Math.abs(tl.mean - mean) <= tol && Math.abs(tl.variance - v) <= 1e-6 * Math.max(1, v) && tl.min === Math.min(...xs) && tl.max === Math.max(...xs);
+      return (
+        Math.abs(tl.mean - mean) <= tol &&
+        Math.abs(tl.variance - v) <= 1e-6 * Math.max(1, v) &&
+        tl.min === Math.min(...xs) &&
+        tl.max === Math.max(...xs)
+      );
     }),
     { seed: 3 },
   );
@@ -48,7 +53,11 @@ test('recorder totals a counter over owners and snapshots with sorted keys', (t)
   r.counter('netlink/sock-0', 'netlink.enobufs').add(3);
   r.counter('netlink/sock-0', 'netlink.other').add(1);
   t.is(r.total('netlink.enobufs'), 5);
-  t.deepEqual(Object.keys(r.snapshot(0).counters), ['netlink/sock-0:netlink.enobufs', 'netlink/sock-0:netlink.other', 'netlink/sock-1:netlink.enobufs']);
+  t.deepEqual(Object.keys(r.snapshot(0).counters), [
+    'netlink/sock-0:netlink.enobufs',
+    'netlink/sock-0:netlink.other',
+    'netlink/sock-1:netlink.enobufs',
+  ]);
 });
 
 test('confidence interval uses Student t with n-1 degrees of freedom', (t) => {

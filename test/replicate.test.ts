@@ -2,7 +2,10 @@ import test from 'ava';
 import { mergeShards, parseShard, planTasks, runTasks, selectShard, sweep, type RunnerRef } from '../sim/index.js';
 import type { Mm1kConfig } from '../models/queueing/mm1k.js';
 
-const runner: RunnerRef = { module: new URL('../models/queueing/mm1k.ts', import.meta.url).href, exportName: 'runMm1k' };
+const runner: RunnerRef = {
+  module: new URL('../models/queueing/mm1k.ts', import.meta.url).href,
+  exportName: 'runMm1k',
+};
 const base = { arrivalRateHz: 900, serviceRateHz: 1000, capacity: 5, warmupS: 0, durationS: 0.5 };
 const points = sweep(base, [
   { path: 'capacity', values: [2, 8] },
@@ -39,7 +42,9 @@ test('results are byte-identical for 1 and 2 worker threads', async (t) => {
 test('shards merged equal the single run, in any order of the parts', async (t) => {
   const tasks = planTasks<Mm1kConfig>(points, 3);
   const whole = await runTasks(tasks, runner, { seed: 9, jobs: 1 });
-  const parts = await Promise.all([1, 2, 3].map((k) => runTasks(selectShard(tasks, { k, n: 3 }), runner, { seed: 9, jobs: 1 })));
+  const parts = await Promise.all(
+    [1, 2, 3].map((k) => runTasks(selectShard(tasks, { k, n: 3 }), runner, { seed: 9, jobs: 1 })),
+  );
   t.deepEqual(
     parts.map((p) => p.length),
     [4, 4, 4],

@@ -50,7 +50,11 @@ test('adding an actor or a stream does not change what another actor draws', (t)
   const drawsOfA = (extra: boolean): number[] => {
     const sim = new Simulation({ seed: 7, run: 3 });
     const seen: number[] = [];
-    if (extra) sim.spawn('b', { init: (ctx: Ctx) => void ctx.rng.next(), receive: (_m, ctx: Ctx) => void ctx.stream('more').next() });
+    if (extra)
+      sim.spawn('b', {
+        init: (ctx: Ctx) => void ctx.rng.next(),
+        receive: (_m, ctx: Ctx) => void ctx.stream('more').next(),
+      });
     sim.spawn('a', { receive: (_m, ctx: Ctx) => void seen.push(ctx.rng.next(), ctx.stream('sub').next()) });
     for (let i = 0; i < 5; i++) {
       sim.send('a', { kind: 'go' }, i);

@@ -1,5 +1,16 @@
 import test from 'ava';
-import { assertTime, delayToJiffy, formatTime, jiffiesToNs, ms, msecsToJiffies, ns, nsToJiffies, s, us } from '../sim/index.js';
+import {
+  assertTime,
+  delayToJiffy,
+  formatTime,
+  jiffiesToNs,
+  ms,
+  msecsToJiffies,
+  ns,
+  nsToJiffies,
+  s,
+  us,
+} from '../sim/index.js';
 
 test('unit helpers convert to integer nanoseconds and round once', (t) => {
   t.is(us(1.5), 1500);

@@ -33,7 +33,8 @@ export function engineHold(seed: number, events: number): HoldMeasured {
       ctx.addTimer(timers[msg.i]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
       // Every timer but the one firing is pending, and that one was re-armed above, so
       // mod_timer always moves a pending timer here.
-      if (rng.next() < 0.25) ctx.modTimer(timers[rng.intBelow(TIMERS)]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
+      if (rng.next() < 0.25)
+        ctx.modTimer(timers[rng.intBelow(TIMERS)]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
     },
   });
   const t0 = performance.now();

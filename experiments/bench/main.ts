@@ -24,12 +24,15 @@ const benches: Record<string, () => void> = {
     const median = (xs: Measured[]): Measured => [...xs].sort((a, b) => a.seconds - b.seconds)[1]!;
     const e = median(es);
     const b = median(bs);
-    if (e.check !== b.check || e.events !== b.events) throw new Error(`engine and bare loop disagree: ${JSON.stringify([e, b])}`);
+    if (e.check !== b.check || e.events !== b.events)
+      throw new Error(`engine and bare loop disagree: ${JSON.stringify([e, b])}`);
     console.log('engine: M/M/1/K lambda 0.9 mu 1.0 K 10, 1,000,000 arrivals');
     console.log(`  events              ${e.events} (both loops; departures ${e.check})`);
     console.log(`  engine (actors)     ${fmt(e.events / e.seconds)} events  (${e.seconds.toFixed(3)} s)`);
     console.log(`  bare inlined heap   ${fmt(b.events / b.seconds)} events  (${b.seconds.toFixed(3)} s)`);
-    console.log(`  ratio engine/bare   ${(b.seconds / e.seconds).toFixed(2)}   (target >= 0.6; engine target >= 8 M/s)`);
+    console.log(
+      `  ratio engine/bare   ${(b.seconds / e.seconds).toFixed(2)}   (target >= 0.6; engine target >= 8 M/s)`,
+    );
   },
   hold() {
     const events = 3_000_000;
@@ -37,16 +40,24 @@ const benches: Record<string, () => void> = {
     const mem = heapMiB();
     const l = lazyHeapHold(1, events);
     console.log(`hold: 1,000,000 pending timers, 1 in 4 events re-arms another timer; ${events} events`);
-    console.log(`  engine timers (indexed heap)  ${fmt(e.events / e.seconds)} events; queue length at end ${e.queueLength}; queue arrays ${(e.queueBytes / 2 ** 20).toFixed(1)} MiB; JS heap ${mem}`);
-    console.log(`  lazy-deletion binary heap     ${fmt(l.events / l.seconds)} events; queue length at end ${l.queueLength} (dead entries ${l.queueLength - 1_000_000})`);
-    console.log(`  ratio engine/lazy             ${(l.seconds / e.seconds).toFixed(2)}   (target >= 1 M/s; queue length must stay 1,000,000)`);
+    console.log(
+      `  engine timers (indexed heap)  ${fmt(e.events / e.seconds)} events; queue length at end ${e.queueLength}; queue arrays ${(e.queueBytes / 2 ** 20).toFixed(1)} MiB; JS heap ${mem}`,
+    );
+    console.log(
+      `  lazy-deletion binary heap     ${fmt(l.events / l.seconds)} events; queue length at end ${l.queueLength} (dead entries ${l.queueLength - 1_000_000})`,
+    );
+    console.log(
+      `  ratio engine/lazy             ${(l.seconds / e.seconds).toFixed(2)}   (target >= 1 M/s; queue length must stay 1,000,000)`,
+    );
   },
 };
 
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benches));
 if (names.length === 0 || unknown.length > 0) {
-  console.error(`npm run bench -- <name...>: name must be one of ${Object.keys(benches).join(', ')}${unknown.length ? ` (got ${unknown.join(', ')})` : ''}`);
+  console.error(
+    `npm run bench -- <name...>: name must be one of ${Object.keys(benches).join(', ')}${unknown.length ? ` (got ${unknown.join(', ')})` : ''}`,
+  );
   process.exit(2);
 }
 for (const n of names) benches[n]!();

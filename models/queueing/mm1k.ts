@@ -110,4 +110,3 @@ export function runMm1k(
     fingerprint: sim.fingerprint,
   };
 }
-

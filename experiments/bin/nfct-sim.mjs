@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Installed entry point: registers the TypeScript loader, then runs the CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../cli.ts');
+process.exitCode = await main(process.argv.slice(2));
