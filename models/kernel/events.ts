@@ -1,0 +1,128 @@
+// Conntrack event bits per era and the ctnetlink message they become.
+// Sources: include/uapi/linux/netfilter/nf_conntrack_common.h (enum ip_conntrack_events) and
+// ctnetlink_conntrack_event() in net/netfilter/nf_conntrack_netlink.c; reference
+// conntrack-core.md §2.2, §3.
+import type { Ctx } from '../../sim/index.js';
+
+/** The semantic events the model caches, mapped to each era's bit values. */
+export interface EventBits {
+  readonly NEW: number;
+  readonly RELATED: number;
+  readonly DESTROY: number;
+  /** First reply-direction packet (E0: IPCT_STATUS). */
+  readonly REPLY: number;
+  /** Entry became ASSURED (E0: IPCT_STATUS). */
+  readonly ASSURED: number;
+  readonly PROTOINFO: number;
+  readonly HELPER: number;
+  readonly MARK: number;
+  /** Timeout refresh: E0's IPCT_REFRESH, which ctnetlink ignores; 0 (no event) from 2.6.31. */
+  readonly REFRESH: number;
+  /** E0 only: bits that may form an UPDATE on their own (STATUS | PROTOINFO). */
+  readonly updateMask: number;
+}
+
+/** ≤ 2.6.30: bitmask values of enum ip_conntrack_events (reference §3.1). */
+export const BITS_E0: EventBits = {
+  NEW: 1 << 0,
+  RELATED: 1 << 1,
+  DESTROY: 1 << 2,
+  REFRESH: 1 << 3,
+  REPLY: 1 << 4, // IPCT_STATUS
+  ASSURED: 1 << 4, // IPCT_STATUS
+  PROTOINFO: 1 << 5,
+  HELPER: 1 << 7,
+  MARK: 1 << 12,
+  updateMask: (1 << 4) | (1 << 5),
+};
+
+/** 2.6.31+: `1 << n` with the bit numbers of reference §3.2. */
+export const BITS_E1: EventBits = {
+  NEW: 1 << 0,
+  RELATED: 1 << 1,
+  DESTROY: 1 << 2,
+  REPLY: 1 << 3,
+  ASSURED: 1 << 4,
+  PROTOINFO: 1 << 5,
+  HELPER: 1 << 6,
+  MARK: 1 << 7,
+  REFRESH: 0,
+  updateMask: 0xffff,
+};
+
+/** Netlink multicast groups of NETLINK_NETFILTER (enum nfnetlink_groups). */
+export const GROUP = { NEW: 1, UPDATE: 2, DESTROY: 3 } as const;
+export type Group = 1 | 2 | 3;
+
+/** nlmsg flags of a NEW message. */
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+
+export type MessageType = 'new' | 'update' | 'destroy';
+
+/**
+ * The one message a delivery call produces (checklist core#5, netlink#15): DESTROY if the
+ * DESTROY bit is set, else NEW (CREATE|EXCL) if NEW or RELATED, else UPDATE; null when E0's
+ * ctnetlink would send nothing (no STATUS/PROTOINFO bit) or the mask is empty.
+ */
+export function messageFor(events: number, bits: EventBits): { type: MessageType; group: Group; flags: number } | null {
+  if (events & bits.DESTROY) return { type: 'destroy', group: GROUP.DESTROY, flags: 0 };
+  if (events & (bits.NEW | bits.RELATED)) return { type: 'new', group: GROUP.NEW, flags: NLM_F_CREATE | NLM_F_EXCL };
+  if (events & bits.updateMask) return { type: 'update', group: GROUP.UPDATE, flags: 0 };
+  return null;
+}
+
+/** Layer-4 protocol of a flow. */
+export type Proto = 'udp' | 'tcp';
+
+/**
+ * One ctnetlink event message as broadcast to the listeners. `serial` is simulator-only ground
+ * truth (unique per conntrack lifetime; the kernel's CTA_ID may be reused).
+ */
+export interface CtEvent {
+  readonly type: MessageType;
+  readonly group: Group;
+  readonly flags: number;
+  /** All event bits carried (delivered | missed). */
+  readonly events: number;
+  /** CTA_ID as the era forms it. */
+  readonly id: number;
+  /** Original-direction tuple (the workload's tuple number). */
+  readonly tuple: number;
+  readonly proto: Proto;
+  /** nlmsg_pid: port id of the process that caused the deletion, or 0. */
+  readonly portid: number;
+  /** Simulator-only: unique id of this conntrack's lifetime. */
+  readonly serial: number;
+  /** Simulated time of this broadcast attempt (ns). */
+  readonly sentAt: number;
+}
+
+/** Errno values as the kernel returns them (negative). */
+export const ENOBUFS = -105;
+export const ESRCH = -3;
+export const EAGAIN = -11;
+
+/**
+ * Where the kernel model hands its events: the netlink model implements it. The kernel asks
+ * "does anybody listen to group G" and "broadcast this; did a listener with
+ * NETLINK_BROADCAST_ERROR refuse it" (reference §2.2, netlink §1.6).
+ */
+export interface EventSink {
+  /** netlink_has_listeners(group). */
+  hasListeners(group: Group): boolean;
+  /** nf_ctnetlink_has_listener: some socket subscribed to any conntrack event group. */
+  anyEventListener(): boolean;
+  /**
+   * netlink_broadcast: ENOBUFS, 0 or ESRCH. Runs synchronously in the caller's context; `ctx`
+   * is the kernel's, used to wake readers.
+   */
+  broadcast(ev: CtEvent, ctx: Ctx): number;
+}
+
+/** A sink with no sockets: nothing listens, nothing is sent. */
+export const NO_LISTENERS: EventSink = {
+  hasListeners: () => false,
+  anyEventListener: () => false,
+  broadcast: () => ESRCH,
+};

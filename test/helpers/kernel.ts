@@ -1,0 +1,73 @@
+// Helpers for kernel-model tests: a scripted event sink and a small simulation around the
+// kernel actor.
+import { produce, type Draft } from 'immer';
+import { Simulation, type Ctx } from '../../sim/index.js';
+import { validateKernel, type KernelConfig } from '../../models/kernel/config.js';
+import { conntrackKernel, type KernelModel, type KernelMsg } from '../../models/kernel/conntrack.js';
+import { ENOBUFS, type CtEvent, type EventSink, type Group } from '../../models/kernel/events.js';
+import { preset } from '../../models/presets.js';
+
+export interface Sent {
+  readonly t: number;
+  readonly type: CtEvent['type'];
+  readonly tuple: number;
+  readonly serial: number;
+  readonly id: number;
+  readonly portid: number;
+  readonly events: number;
+  readonly ok: boolean;
+}
+
+/**
+ * A sink with one reliable (NETLINK_BROADCAST_ERROR) listener on the given groups whose
+ * acceptance is scripted by `refuse`.
+ */
+export class ScriptedSink implements EventSink {
+  groups = new Set<Group>([1, 2, 3]);
+  refuse: (ev: CtEvent, now: number) => boolean = () => false;
+  readonly log: Sent[] = [];
+
+  hasListeners(g: Group): boolean {
+    return this.groups.has(g);
+  }
+  anyEventListener(): boolean {
+    return this.groups.size > 0;
+  }
+  broadcast(ev: CtEvent, ctx: Ctx): number {
+    const refused = this.refuse(ev, ctx.now);
+    this.log.push({ t: ctx.now, type: ev.type, tuple: ev.tuple, serial: ev.serial, id: ev.id, portid: ev.portid, events: ev.events, ok: !refused });
+    return refused ? ENOBUFS : 0;
+  }
+  /** Successful messages of a type. */
+  delivered(type?: CtEvent['type']): Sent[] {
+    return this.log.filter((s) => s.ok && (type === undefined || s.type === type));
+  }
+}
+
+export interface KernelRig {
+  readonly sim: Simulation;
+  readonly k: KernelModel;
+  readonly sink: ScriptedSink;
+  readonly cfg: KernelConfig;
+  /** Schedules a message for the kernel at absolute time `at` (ns). */
+  at(at: number, msg: KernelMsg): void;
+}
+
+/** A simulation with the kernel of `presetName`, modified by `edit`, and a scripted sink. */
+export function kernelRig(presetName: string, edit: (d: Draft<KernelConfig>) => void = () => {}, seed = 1): KernelRig {
+  const cfg = validateKernel(produce(preset(presetName).kernel, edit));
+  const sink = new ScriptedSink();
+  const sim = new Simulation({ seed, run: 0, fingerprint: true });
+  const k = conntrackKernel(cfg, sink);
+  sim.spawn('kernel/conntrack', k);
+  return { sim, k, sink, cfg, at: (at, msg) => void sim.send('kernel/conntrack', msg, at - sim.now) };
+}
+
+export const udp = (tuple: number, extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {}): KernelMsg => ({ kind: 'packet', tuple, proto: 'udp', ...extra });
+export const tcp = (tuple: number, flags: number, extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {}): KernelMsg => ({
+  kind: 'packet',
+  tuple,
+  proto: 'tcp',
+  flags,
+  ...extra,
+});
