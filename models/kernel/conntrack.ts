@@ -492,11 +492,7 @@ class Kernel implements KernelModel {
     // E0: one pending conntrack per CPU; caching for another one flushes the previous first.
     const held = this.e0Slot[cpu]!;
     if (held !== slot) {
-      if (held !== NIL) {
-        this.e0Deliver(held, cpu);
-        this.e0Slot[cpu] = NIL;
-        this.put(held);
-      }
+      if (held !== NIL) this.e0Deliver(held, cpu);
       this.e0Slot[cpu] = slot;
       t.refs[slot]!++;
       this.e0Events[cpu] = 0;
@@ -504,11 +500,14 @@ class Kernel implements KernelModel {
     this.e0Events[cpu]! |= bit;
   }
 
+  /** __nf_ct_deliver_cached_events (≤ 2.6.30): deliver, then release the CPU's slot and its reference. */
   private e0Deliver(slot: number, cpu: number): void {
     const ev = this.e0Events[cpu]!;
     this.e0Events[cpu] = 0;
+    this.e0Slot[cpu] = NIL;
     const st = this.table.status[slot]!;
     if (st & ST.CONFIRMED && !(st & ST.DYING) && ev !== 0) this.ctnetlink(slot, ev, 0);
+    this.put(slot);
   }
 
   /** nf_ct_deliver_cached_events, per era. */
