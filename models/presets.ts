@@ -21,7 +21,10 @@ const GiB = 2 ** 30;
  * Default nf_conntrack_buckets / nf_conntrack_max for a machine with `ramBytes` of usable RAM
  * (64-bit), per generation of the formula (reference §9). Buckets are rounded up to 512.
  */
-export function tableDefaults(ramBytes: number, generation: '<=3.19' | '4.0-5.14' | '5.15+'): { buckets: number; max: number } {
+export function tableDefaults(
+  ramBytes: number,
+  generation: '<=3.19' | '4.0-5.14' | '5.15+',
+): { buckets: number; max: number } {
   let buckets = Math.floor(ramBytes / 16384 / 8);
   if (generation === '5.15+') {
     if (ramBytes > GiB) buckets = 65536;
@@ -57,7 +60,14 @@ const TIMEOUTS_NEW: Timeouts = { udpS: 30, udpStreamS: 120, udpStreamMinAgeS: 2,
 const TRUESIZE_2631 = { newTcp: 680, newUdp: 616, updateTcp: 680, updateUdp: 616, destroyTcp: 680, destroyUdp: 616 };
 const TRUESIZE_2630 = { newTcp: 428, newUdp: 380, updateTcp: 428, updateUdp: 380, destroyTcp: 372, destroyUdp: 372 };
 // ~3.2+ on x86_64: kmalloc-1024 head + 256 = 1280 for every ordinary event (measured on 6.18).
-const TRUESIZE_MODERN = { newTcp: 1280, newUdp: 1280, updateTcp: 1280, updateUdp: 1280, destroyTcp: 1280, destroyUdp: 1280 };
+const TRUESIZE_MODERN = {
+  newTcp: 1280,
+  newUdp: 1280,
+  updateTcp: 1280,
+  updateUdp: 1280,
+  destroyTcp: 1280,
+  destroyUdp: 1280,
+};
 
 const base: Omit<KernelConfig, 'version' | 'era'> = {
   hz: 250,
@@ -82,17 +92,31 @@ const base: Omit<KernelConfig, 'version' | 'era'> = {
   gcCostNs: 0,
 };
 
-const nl2631: NetlinkKernelConfig = { admission: 'A', sockMinRcvbuf: 256, rmemDefault: 124928, rmemMax: 124928, truesize: TRUESIZE_2631 };
-const nl3x: NetlinkKernelConfig = { admission: 'A', sockMinRcvbuf: 2304, rmemDefault: 212992, rmemMax: 212992, truesize: TRUESIZE_MODERN };
+const nl2631: NetlinkKernelConfig = {
+  admission: 'A',
+  sockMinRcvbuf: 256,
+  rmemDefault: 124928,
+  rmemMax: 124928,
+  truesize: TRUESIZE_2631,
+};
+const nl3x: NetlinkKernelConfig = {
+  admission: 'A',
+  sockMinRcvbuf: 2304,
+  rmemDefault: 212992,
+  rmemMax: 212992,
+  truesize: TRUESIZE_MODERN,
+};
 
 const PRESETS: Record<string, KernelPreset> = {
   'linux-2.6.30': {
-    description: 'E0: best-effort events, per-CPU single-slot event cache, DESTROY at the last reference (no reliable delivery yet)',
+    description:
+      'E0: best-effort events, per-CPU single-slot event cache, DESTROY at the last reference (no reliable delivery yet)',
     kernel: { ...base, version: '2.6.30', era: 'E0' },
     netlink: { ...nl2631, truesize: TRUESIZE_2630 },
   },
   'linux-2.6.31': {
-    description: 'E1: the seed commit dd7669a92c (2009-06-13): missed cache, dying list, per-entry retry timer U[0, 15 s)',
+    description:
+      'E1: the seed commit dd7669a92c (2009-06-13): missed cache, dying list, per-entry retry timer U[0, 15 s)',
     kernel: { ...base, version: '2.6.31', era: 'E1', flushAttempts: 2 },
     netlink: nl2631,
   },
@@ -107,12 +131,23 @@ const PRESETS: Record<string, KernelPreset> = {
     netlink: nl3x,
   },
   'linux-4.9': {
-    description: 'E3: f330a7fdbe16/b87a2f9199ea (2016-08): no conntrack timer, gc worker, ecache state; 4.10 gc heuristics (4.9-rc details UNVERIFIED)',
-    kernel: { ...base, version: '4.9', era: 'E3', earlyDrop: 'buckets', expiry: 'gc', gc: 'gc-4.10', refreshCoalesce: false, ...tableDefaults(RAM, '4.0-5.14') },
+    description:
+      'E3: f330a7fdbe16/b87a2f9199ea (2016-08): no conntrack timer, gc worker, ecache state; 4.10 gc heuristics (4.9-rc details UNVERIFIED)',
+    kernel: {
+      ...base,
+      version: '4.9',
+      era: 'E3',
+      earlyDrop: 'buckets',
+      expiry: 'gc',
+      gc: 'gc-4.10',
+      refreshCoalesce: false,
+      ...tableDefaults(RAM, '4.0-5.14'),
+    },
     netlink: nl3x,
   },
   'linux-5.19': {
-    description: 'E4: 2ed3bf188b33 (2022-04-11): dedicated ecache dying list, LIFO, 1 s then 10 ms; nf_conntrack_events=2 (90d1daa45849)',
+    description:
+      'E4: 2ed3bf188b33 (2022-04-11): dedicated ecache dying list, LIFO, 1 s then 10 ms; nf_conntrack_events=2 (90d1daa45849)',
     kernel: {
       ...base,
       version: '5.19',
@@ -134,7 +169,8 @@ const PRESETS: Record<string, KernelPreset> = {
 };
 
 PRESETS['linux-6.18'] = {
-  description: 'E4 as shipped in 6.18 (inverted time_after() in ecache_work), netlink admission B (6.16+), rmem_max 4 MiB',
+  description:
+    'E4 as shipped in 6.18 (inverted time_after() in ecache_work), netlink admission B (6.16+), rmem_max 4 MiB',
   kernel: { ...PRESETS['linux-5.19']!.kernel, version: '6.18' },
   netlink: { ...nl3x, admission: 'B', rmemMax: 4194304 },
 };

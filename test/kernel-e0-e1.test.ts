@@ -82,7 +82,8 @@ test('core#17 E1 retries a failed DESTROY after U{0 … 15·HZ−1} jiffies, a f
   r.sim.run({ until: s(700) });
   // Gaps between consecutive attempts of one entry, in jiffies (attempts run on ticks).
   const bySerial = new Map<number, number[]>();
-  for (const l of r.sink.log) if (l.type === 'destroy') bySerial.set(l.serial, [...(bySerial.get(l.serial) ?? []), l.t]);
+  for (const l of r.sink.log)
+    if (l.type === 'destroy') bySerial.set(l.serial, [...(bySerial.get(l.serial) ?? []), l.t]);
   const gaps: number[] = [];
   const pairs: [number, number][] = [];
   for (const times of bySerial.values()) {
@@ -209,7 +210,8 @@ test('core#21 early drop ≤ 3.14 stops after 8 hash nodes even if a later bucke
   full.forEach((x, i) => established(r, x, ms(10 * i)));
   r.at(ms(100), udp(victim));
   let fresh = 0;
-  for (let x = 2; ; x += 2) if (tb.bucketOf(x) === b0 && !full.includes(x)) {
+  for (let x = 2; ; x += 2)
+    if (tb.bucketOf(x) === b0 && !full.includes(x)) {
       fresh = x;
       break;
     }

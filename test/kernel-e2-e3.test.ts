@@ -90,7 +90,13 @@ test('core#26 E2 worker: per-CPU lists LIFO in CPU order, at most 16 per CPU per
   tuples.forEach((x, i) => f.at(ms(i), udp(x)));
   f.sim.run({ until: s(40) + ms(1) });
   const firstPass = f.sink.log.filter((l) => l.type === 'destroy' && l.t >= s(40));
-  const cpuOf = (tuple: number): number => f.k.view.table.cpu[f.k.view.parkedSlots().flat().find((sl) => f.k.view.table.origTuple[sl] === tuple) ?? 0]!;
+  const cpuOf = (tuple: number): number =>
+    f.k.view.table.cpu[
+      f.k.view
+        .parkedSlots()
+        .flat()
+        .find((sl) => f.k.view.table.origTuple[sl] === tuple) ?? 0
+    ]!;
   t.is(firstPass.length, 4); // 3 delivered, then the failure
   t.true(firstPass.every((l) => cpuOf(l.tuple) === 0 || l.ok));
 });
@@ -165,7 +171,12 @@ test('core#30 E3 redelivers DESTROY_FAIL entries in batches of 16 per CPU per pa
   }
 });
 
-function gcRunTimes(name: string, edit: (d: import('immer').Draft<import('../models/kernel/config.js').KernelConfig>) => void, script: (send: (at: number, m: object) => void) => void, until: number): { runs: number[]; sink: ScriptedSink } {
+function gcRunTimes(
+  name: string,
+  edit: (d: import('immer').Draft<import('../models/kernel/config.js').KernelConfig>) => void,
+  script: (send: (at: number, m: object) => void) => void,
+  until: number,
+): { runs: number[]; sink: ScriptedSink } {
   const trace = new MemoryTrace();
   const sim = new Simulation({ seed: 1, run: 0, trace });
   const sink = new ScriptedSink();
@@ -196,7 +207,8 @@ test('core#31 gc 4.10–5.13 scans buckets/128 per run; the interval grows by ma
   t.true(afterExpiry.includes(1));
   const k = afterExpiry.indexOf(1);
   const tail = afterExpiry.slice(k, k + 40);
-  for (let i = 1; i < tail.length; i++) t.true(tail[i] === 1 || tail[i] === Math.min(tail[i - 1]! + 1, 31), `gap ${i}: ${tail[i - 1]} → ${tail[i]}`);
+  for (let i = 1; i < tail.length; i++)
+    t.true(tail[i] === 1 || tail[i] === Math.min(tail[i - 1]! + 1, 31), `gap ${i}: ${tail[i - 1]} → ${tail[i]}`);
 });
 
 test('core#32 gc 5.14–5.17 scans the whole table per cycle in 10 ms slices, then pauses 120 s', (t) => {

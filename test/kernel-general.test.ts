@@ -117,7 +117,16 @@ test('core#6 only a refusing reliable listener fails a delivery: ESRCH and succe
   r.k.view.table; // entry exists
   const sink = r.sink;
   sink.broadcast = (ev, ctx) => {
-    sink.log.push({ t: ctx.now, type: ev.type, tuple: ev.tuple, serial: ev.serial, id: ev.id, portid: ev.portid, events: ev.events, ok: true });
+    sink.log.push({
+      t: ctx.now,
+      type: ev.type,
+      tuple: ev.tuple,
+      serial: ev.serial,
+      id: ev.id,
+      portid: ev.portid,
+      events: ev.events,
+      ok: true,
+    });
     return ESRCH; // nobody took it, but nobody with BROADCAST_ERROR refused it
   };
   r.at(ms(2), { kind: 'flush', portid: 1 });

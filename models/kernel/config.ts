@@ -16,7 +16,12 @@ export type EarlyDrop =
   | 'chain-first'
   /** 4.8+: up to 8 buckets, every eligible entry of a bucket deleted, success after a bucket with a drop. */
   | 'buckets';
-export const EARLY_DROPS: readonly EarlyDrop[] = ['chain-last-always', 'chain-last-delivered', 'chain-first', 'buckets'];
+export const EARLY_DROPS: readonly EarlyDrop[] = [
+  'chain-last-always',
+  'chain-last-delivered',
+  'chain-first',
+  'buckets',
+];
 
 /** gc worker generation (reference §7.4, §7.5); 'none' in the timer eras. */
 export type GcGeneration = 'none' | 'gc-4.10' | 'gc-5.14' | 'gc-6.0';
@@ -137,8 +142,10 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkInt(p('buckets'), o.buckets, { min: 1, max: 2 ** 26 });
   checkInt(p('max'), o.max, { min: 0, max: 2 ** 31 - 1 });
   const ev = checkOneOf(p('eventsSysctl'), o.eventsSysctl, [0, 1, 2]);
-  if (ev === 2 && era !== 'E4') throw new ConfigError(p('eventsSysctl'), ev, 'the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1');
-  if (era === 'E0' && ev !== 1) throw new ConfigError(p('eventsSysctl'), ev, 'E0 (≤ 2.6.30) has no nf_conntrack_events sysctl: must be 1');
+  if (ev === 2 && era !== 'E4')
+    throw new ConfigError(p('eventsSysctl'), ev, 'the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1');
+  if (era === 'E0' && ev !== 1)
+    throw new ConfigError(p('eventsSysctl'), ev, 'E0 (≤ 2.6.30) has no nf_conntrack_events sysctl: must be 1');
   // proc_dointvec_jiffies; 0 would make random % 0 divide by zero in the kernel.
   checkInt(p('retryTimeoutS'), o.retryTimeoutS, { min: 1, max: 86400 });
   checkInt(p('workBatch'), o.workBatch, { min: 1, max: 1024 });
@@ -147,10 +154,15 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkOneOf(p('earlyDrop'), o.earlyDrop, EARLY_DROPS);
   const expiry = checkOneOf(p('expiry'), o.expiry, ['timer', 'gc']);
   const gc = checkOneOf(p('gc'), o.gc, GC_GENERATIONS);
-  if (expiry === 'gc' && gc === 'none') throw new ConfigError(p('gc'), gc, "must name a gc generation when expiry is 'gc'");
+  if (expiry === 'gc' && gc === 'none')
+    throw new ConfigError(p('gc'), gc, "must name a gc generation when expiry is 'gc'");
   if (expiry === 'timer' && gc !== 'none') throw new ConfigError(p('gc'), gc, "must be 'none' when expiry is 'timer'");
   if ((era === 'E3' || era === 'E4') !== (expiry === 'gc')) {
-    throw new ConfigError(p('expiry'), expiry, `era ${era} uses ${era === 'E3' || era === 'E4' ? "'gc'" : "'timer'"} expiry`);
+    throw new ConfigError(
+      p('expiry'),
+      expiry,
+      `era ${era} uses ${era === 'E3' || era === 'E4' ? "'gc'" : "'timer'"} expiry`,
+    );
   }
   checkBool(p('gcAssistClosingTcp'), o.gcAssistClosingTcp);
   checkBool(p('refreshCoalesce'), o.refreshCoalesce);
@@ -176,9 +188,16 @@ function validateTimeouts(v: unknown, path: string): void {
 }
 
 function validateLatency(v: unknown, path: string): void {
-  const kind = checkOneOf(`${path}.kind`, (v as { kind?: unknown } | null)?.kind, ['none', 'constant', 'uniform', 'exponential']);
+  const kind = checkOneOf(`${path}.kind`, (v as { kind?: unknown } | null)?.kind, [
+    'none',
+    'constant',
+    'uniform',
+    'exponential',
+  ]);
   if (kind === 'none') checkObject(path, v, ['kind']);
-  else if (kind === 'constant') checkNumber(`${path}.us`, checkObject(path, v, ['kind', 'us']).us, { min: 0, max: 1e7 });
-  else if (kind === 'uniform') checkNumber(`${path}.maxUs`, checkObject(path, v, ['kind', 'maxUs']).maxUs, { min: 0, max: 1e7 });
+  else if (kind === 'constant')
+    checkNumber(`${path}.us`, checkObject(path, v, ['kind', 'us']).us, { min: 0, max: 1e7 });
+  else if (kind === 'uniform')
+    checkNumber(`${path}.maxUs`, checkObject(path, v, ['kind', 'maxUs']).maxUs, { min: 0, max: 1e7 });
   else checkNumber(`${path}.meanUs`, checkObject(path, v, ['kind', 'meanUs']).meanUs, { min: 0, max: 1e7 });
 }

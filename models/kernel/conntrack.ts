@@ -12,8 +12,28 @@
 import type { Actor, Ctx, Message, Stream, Timer } from '../../sim/index.js';
 import { EventQueue, jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
 import type { KernelConfig } from './config.js';
-import { BITS_E0, BITS_E1, ENOBUFS, messageFor, type CtEvent, type EventBits, type EventSink, type Proto } from './events.js';
-import { CtTable, ECACHE_DESTROY_FAIL, ECACHE_DESTROY_SENT, NIL, PROTO_TCP, PROTO_UDP, SlotList, ST, TCP, mix32 } from './table.js';
+import {
+  BITS_E0,
+  BITS_E1,
+  ENOBUFS,
+  messageFor,
+  type CtEvent,
+  type EventBits,
+  type EventSink,
+  type Proto,
+} from './events.js';
+import {
+  CtTable,
+  ECACHE_DESTROY_FAIL,
+  ECACHE_DESTROY_SENT,
+  NIL,
+  PROTO_TCP,
+  PROTO_UDP,
+  SlotList,
+  ST,
+  TCP,
+  mix32,
+} from './table.js';
 import { TCPF, tcpClosing, trackTcp, trackUdp, type TrackResult } from './trackers.js';
 
 /** A packet for the conntrack hooks. */
@@ -43,7 +63,13 @@ type InternalMsg =
   | { readonly kind: 'timers' }
   | { readonly kind: 'ecache-work' }
   | { readonly kind: 'gc-work' }
-  | { readonly kind: 'confirm'; readonly slot: number; readonly serial: number; readonly reaches: boolean; readonly holdNs: number }
+  | {
+      readonly kind: 'confirm';
+      readonly slot: number;
+      readonly serial: number;
+      readonly reaches: boolean;
+      readonly holdNs: number;
+    }
   | { readonly kind: 'skb-free'; readonly slot: number; readonly serial: number };
 
 export type KernelMsg = PacketMsg | AdminMsg | InternalMsg;
@@ -111,7 +137,14 @@ class Kernel implements KernelModel {
   readonly view: KernelView;
   private readonly bits: EventBits;
   private table!: CtTable;
-  private readonly stats: CtStats = { found: 0, insert: 0, insert_failed: 0, drop: 0, early_drop: 0, search_restart: 0 };
+  private readonly stats: CtStats = {
+    found: 0,
+    insert: 0,
+    insert_failed: 0,
+    drop: 0,
+    early_drop: 0,
+    search_restart: 0,
+  };
   private ctx!: Ctx;
   private rng!: Stream;
   private latencyRng!: Stream;
@@ -302,7 +335,14 @@ class Kernel implements KernelModel {
       const cpu = t.cpu[slot]!;
       const seenReply = (t.status[slot]! & ST.SEEN_REPLY) !== 0;
       if (proto === PROTO_TCP) trackTcp(this.cfg.timeouts, t.tcpState[slot]!, flags, reply, seenReply, this.track);
-      else trackUdp(this.cfg.timeouts, seenReply, (t.status[slot]! & ST.ASSURED) !== 0, (this.ctx.now - t.created[slot]!) / 1e9, this.track);
+      else
+        trackUdp(
+          this.cfg.timeouts,
+          seenReply,
+          (t.status[slot]! & ST.ASSURED) !== 0,
+          (this.ctx.now - t.created[slot]!) / 1e9,
+          this.track,
+        );
       const tr = this.track;
       if (tr.repeat) {
         this.kill(slot); // SYN on TIME_WAIT/CLOSE: DESTROY(old), then a new entry (NF_REPEAT)
@@ -349,7 +389,11 @@ class Kernel implements KernelModel {
     const reaches = p.reachesConfirm !== false;
     const delay = p.confirmDelayNs ?? 0;
     if (delay > 0) {
-      this.ctx.send(this.ctx.self, { kind: 'confirm', slot, serial: t.serial[slot]!, reaches, holdNs: p.holdNs ?? 0 }, delay);
+      this.ctx.send(
+        this.ctx.self,
+        { kind: 'confirm', slot, serial: t.serial[slot]!, reaches, holdNs: p.holdNs ?? 0 },
+        delay,
+      );
       return;
     }
     this.delayedConfirm(slot, t.serial[slot]!, reaches, p.holdNs ?? 0);
@@ -416,7 +460,14 @@ class Kernel implements KernelModel {
         ? (0x88000000 + slot * 320) >>> 0 // low 32 bits of the object's address (≤ 5.0)
         : mix32(mix32(slot, this.idKey) ^ tuple, this.idKey ^ 0x5bd1e995); // siphash(addr, netns, tuple) (5.3+)
     if (this.wantsEcache()) t.status[slot]! |= ST.ECACHE;
-    this.truth.set(t.serial[slot]!, { tuple, created: this.ctx.now, newSent: false, destroySent: -1, firstFail: -1, freed: -1 });
+    this.truth.set(t.serial[slot]!, {
+      tuple,
+      created: this.ctx.now,
+      newSent: false,
+      destroySent: -1,
+      firstFail: -1,
+      freed: -1,
+    });
     this.ctx.count('ct.allocated');
     return slot;
   }
@@ -471,7 +522,10 @@ class Kernel implements KernelModel {
 
   private shouldGc(slot: number): boolean {
     const st = this.table.status[slot]!;
-    return (st & (ST.CONFIRMED | ST.DYING | ST.HASHED)) === (ST.CONFIRMED | ST.HASHED) && this.table.timeout[slot]! <= this.ctx.now;
+    return (
+      (st & (ST.CONFIRMED | ST.DYING | ST.HASHED)) === (ST.CONFIRMED | ST.HASHED) &&
+      this.table.timeout[slot]! <= this.ctx.now
+    );
   }
 
   private gcExpired(slot: number): void {
@@ -762,7 +816,7 @@ class Kernel implements KernelModel {
     const t = this.table;
     const list = this.lists[cpu]!;
     let sent = 0;
-    for (let slot = list.head; slot !== NIL; ) {
+    for (let slot = list.head; slot !== NIL;) {
       const next = t.listNext[slot]!;
       if (this.cfg.era === 'E3' && t.ecacheState[slot] !== ECACHE_DESTROY_FAIL) {
         slot = next;
@@ -867,7 +921,7 @@ class Kernel implements KernelModel {
     if (this.cfg.expiry !== 'gc') return;
     const t = this.table;
     for (let b = 0; b < t.buckets; b++) {
-      for (let node = t.head(b); node !== NIL; ) {
+      for (let node = t.head(b); node !== NIL;) {
         const next = t.next(node);
         if (this.shouldGc(node >> 1)) this.gcExpired(node >> 1);
         node = next;

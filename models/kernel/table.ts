@@ -227,7 +227,11 @@ export class CtTable {
 
   private grow(): void {
     const c = this.capacity * 2;
-    const g = <T extends { length: number; set(a: ArrayLike<number>): void }>(a: T, make: (n: number) => T, per = 1): T => {
+    const g = <T extends { length: number; set(a: ArrayLike<number>): void }>(
+      a: T,
+      make: (n: number) => T,
+      per = 1,
+    ): T => {
       const b = make(c * per);
       b.set(a as unknown as ArrayLike<number>);
       return b;

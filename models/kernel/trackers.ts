@@ -65,14 +65,27 @@ export function tcpTimeoutS(t: Timeouts, state: number): number {
 
 /** True for the closing states that the gc early-drop assist may kill from 4.12. */
 export function tcpClosing(state: number): boolean {
-  return state === TCP.FIN_WAIT || state === TCP.CLOSE_WAIT || state === TCP.LAST_ACK || state === TCP.TIME_WAIT || state === TCP.CLOSE;
+  return (
+    state === TCP.FIN_WAIT ||
+    state === TCP.CLOSE_WAIT ||
+    state === TCP.LAST_ACK ||
+    state === TCP.TIME_WAIT ||
+    state === TCP.CLOSE
+  );
 }
 
 /**
  * nf_conntrack_tcp_packet, simplified. `reply` is the packet's direction; `seenReply` the
  * status before this packet.
  */
-export function trackTcp(t: Timeouts, state: number, flags: number, reply: boolean, seenReply: boolean, out: TrackResult): void {
+export function trackTcp(
+  t: Timeouts,
+  state: number,
+  flags: number,
+  reply: boolean,
+  seenReply: boolean,
+  out: TrackResult,
+): void {
   out.kill = false;
   out.repeat = false;
   out.assure = false;

@@ -35,7 +35,16 @@ export class ScriptedSink implements EventSink {
   }
   broadcast(ev: CtEvent, ctx: Ctx): number {
     const refused = this.refuse(ev, ctx.now);
-    this.log.push({ t: ctx.now, type: ev.type, tuple: ev.tuple, serial: ev.serial, id: ev.id, portid: ev.portid, events: ev.events, ok: !refused });
+    this.log.push({
+      t: ctx.now,
+      type: ev.type,
+      tuple: ev.tuple,
+      serial: ev.serial,
+      id: ev.id,
+      portid: ev.portid,
+      events: ev.events,
+      ok: !refused,
+    });
     return refused ? ENOBUFS : 0;
   }
   /** Successful messages of a type. */
@@ -63,8 +72,17 @@ export function kernelRig(presetName: string, edit: (d: Draft<KernelConfig>) => 
   return { sim, k, sink, cfg, at: (at, msg) => void sim.send('kernel/conntrack', msg, at - sim.now) };
 }
 
-export const udp = (tuple: number, extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {}): KernelMsg => ({ kind: 'packet', tuple, proto: 'udp', ...extra });
-export const tcp = (tuple: number, flags: number, extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {}): KernelMsg => ({
+export const udp = (tuple: number, extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {}): KernelMsg => ({
+  kind: 'packet',
+  tuple,
+  proto: 'udp',
+  ...extra,
+});
+export const tcp = (
+  tuple: number,
+  flags: number,
+  extra: Partial<Extract<KernelMsg, { kind: 'packet' }>> = {},
+): KernelMsg => ({
   kind: 'packet',
   tuple,
   proto: 'tcp',
