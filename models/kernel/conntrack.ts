@@ -136,7 +136,7 @@ export function conntrackKernel(cfg: KernelConfig, sink: EventSink): KernelModel
 class Kernel implements KernelModel {
   readonly view: KernelView;
   private readonly bits: EventBits;
-  private table!: CtTable;
+  private readonly table: CtTable;
   private readonly stats: CtStats = {
     found: 0,
     insert: 0,
@@ -184,11 +184,9 @@ class Kernel implements KernelModel {
     this.retryJ = cfg.retryTimeoutS * cfg.hz;
     this.e0Slot = new Int32Array(cfg.cpus).fill(NIL);
     this.e0Events = new Int32Array(cfg.cpus);
-    const self = this;
+    this.table = new CtTable(cfg.buckets, 0, 1024);
     this.view = {
-      get table() {
-        return self.table;
-      },
+      table: this.table,
       stats: this.stats,
       truth: this.truth,
       parkedCount: () => this.lists.reduce((n, l) => n + l.length, 0),
@@ -203,7 +201,7 @@ class Kernel implements KernelModel {
     this.ctx = ctx;
     this.rng = ctx.rng;
     this.latencyRng = ctx.stream('latency');
-    this.table = new CtTable(this.cfg.buckets, ctx.stream('hash').uint32(), 1024);
+    this.table.hashSeed = ctx.stream('hash').uint32(); // the kernel seeds its hash at boot
     this.idKey = ctx.stream('id').uint32();
     this.tick = ctx.timer({ kind: 'timers' });
     this.ecacheWork = ctx.timer({ kind: 'ecache-work' });
@@ -833,7 +831,6 @@ class Kernel implements KernelModel {
   }
 
   private e4EvictList(): number {
-    const t = this.table;
     const list = this.lists[0]!;
     const stopJ = this.nowJ() + msecsToJiffies(10, this.cfg.hz);
     let costNs = 0;

@@ -92,7 +92,7 @@ export class CtTable {
 
   constructor(
     readonly buckets: number,
-    readonly hashSeed: number,
+    public hashSeed: number,
     initialCapacity = 1024,
   ) {
     this.capacity = initialCapacity;
