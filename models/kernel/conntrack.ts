@@ -103,6 +103,8 @@ export interface KernelView {
   unconfirmedCount(): number;
   /** Slot of the live (hashed) entry whose original or reply tuple is `tuple`, or -1. */
   find(tuple: number): number;
+  /** The hashed entries, as a table dump lists them. */
+  liveEntries(): { tuple: number; id: number; serial: number }[];
   /** Ground-truth log of each conntrack lifetime (serial → times), for invariants. */
   readonly truth: Map<number, Truth>;
 }
@@ -194,6 +196,15 @@ class Kernel implements KernelModel {
       hashedCount: () => this.countStatus(ST.HASHED),
       unconfirmedCount: () => this.unconfirmed,
       find: (tuple) => this.lookupNoGc(tuple) >> 1,
+      liveEntries: () => {
+        const t = this.table;
+        const out: { tuple: number; id: number; serial: number }[] = [];
+        for (let slot = 0; slot < t.slotsUsed; slot++) {
+          if (t.status[slot]! & ST.HASHED)
+            out.push({ tuple: t.origTuple[slot]!, id: t.id[slot]!, serial: t.serial[slot]! });
+        }
+        return out;
+      },
     };
   }
 

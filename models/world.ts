@@ -1,0 +1,57 @@
+// Wires one simulated machine: the conntrack kernel of a netns, the NETLINK_NETFILTER protocol
+// and the listener processes, in one Simulation. Experiments add workloads and actions on top.
+import { Simulation, type TraceSink } from '../sim/index.js';
+import { validateKernel, type KernelConfig } from './kernel/config.js';
+import { conntrackKernel, type KernelModel } from './kernel/conntrack.js';
+import { validateListener, type ListenerConfig } from './listeners/config.js';
+import { listener, type ListenerModel } from './listeners/listener.js';
+import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
+import { NetlinkFamily } from './netlink/socket.js';
+
+export const KERNEL_ID = 'kernel/conntrack';
+
+/** What a world is made of. */
+export interface WorldConfig {
+  readonly kernel: KernelConfig;
+  readonly netlink: NetlinkKernelConfig;
+  /** Listener processes, started at time 0 in this order (the last one is tried first). */
+  readonly listeners: readonly ListenerConfig[];
+}
+
+export interface World {
+  readonly sim: Simulation;
+  readonly kernel: KernelModel;
+  readonly family: NetlinkFamily;
+  /** Listeners by actor id (`listener/<kind>-<i>`). */
+  readonly listeners: ListenerModel[];
+  readonly listenerIds: string[];
+}
+
+/** Validates `cfg` and builds the world for replication `run` of `seed`. */
+export function buildWorld(
+  cfg: WorldConfig,
+  rs: { seed: number; run: number },
+  opts: { fingerprint?: boolean; trace?: TraceSink } = {},
+): World {
+  validateKernel(cfg.kernel, 'kernel');
+  validateNetlinkKernel(cfg.netlink, 'netlink');
+  cfg.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
+  const sim = new Simulation({
+    ...rs,
+    fingerprint: opts.fingerprint ?? true,
+    ...(opts.trace ? { trace: opts.trace } : {}),
+  });
+  const family = new NetlinkFamily(cfg.netlink);
+  const kernel = conntrackKernel(cfg.kernel, family);
+  sim.spawn(KERNEL_ID, kernel);
+  const listeners: ListenerModel[] = [];
+  const listenerIds: string[] = [];
+  cfg.listeners.forEach((l, i) => {
+    const id = `listener/${l.kind}-${i}`;
+    const m = listener(id, l, family, cfg.netlink, kernel.view);
+    sim.spawn(id, m);
+    listeners.push(m);
+    listenerIds.push(id);
+  });
+  return { sim, kernel, family, listeners, listenerIds };
+}
