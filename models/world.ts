@@ -31,7 +31,7 @@ export interface World {
 export function buildWorld(
   cfg: WorldConfig,
   rs: { seed: number; run: number },
-  opts: { fingerprint?: boolean; trace?: TraceSink } = {},
+  opts: { fingerprint?: boolean; trace?: TraceSink; truth?: boolean } = {},
 ): World {
   validateKernel(cfg.kernel, 'kernel');
   validateNetlinkKernel(cfg.netlink, 'netlink');
@@ -42,7 +42,7 @@ export function buildWorld(
     ...(opts.trace ? { trace: opts.trace } : {}),
   });
   const family = new NetlinkFamily(cfg.netlink);
-  const kernel = conntrackKernel(cfg.kernel, family);
+  const kernel = conntrackKernel(cfg.kernel, family, { truth: opts.truth ?? true });
   sim.spawn(KERNEL_ID, kernel);
   const listeners: ListenerModel[] = [];
   const listenerIds: string[] = [];

@@ -2,11 +2,28 @@
 // tests: machines are noisy, so only same-run comparisons mean anything.
 import { bareRun, engineRun, type Measured } from './engine.js';
 import { engineHold, lazyHeapHold } from './hold.js';
+import { benchKernel, type KernelBench } from './kernel.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const fmt = (x: number): string => (x / 1e6).toFixed(2) + ' M/s';
 const heapMiB = (): string => (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0) + ' MiB';
 
 const benches: Record<string, () => void> = {
+  kernel() {
+    console.log('kernel: 1,000,000 UDP entries, then packets of existing flows; no listener');
+    // Each preset in a fresh process, so that one run's garbage cannot blur the other's heap.
+    for (const p of ['linux-2.6.31', 'linux-6.18']) {
+      const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'kernel-one', p], { encoding: 'utf8' });
+      const r = JSON.parse(out) as KernelBench;
+      console.log(
+        `  ${p.padEnd(13)} entries ${r.entries}  heap ${r.bytesPerEntry.toFixed(0)} B/entry (typed arrays ${r.tableBytesPerEntry.toFixed(0)} B)  ${fmt(r.packetsPerSecond)} packets   (targets <= 300 B, >= 1 M/s)`,
+      );
+    }
+  },
+  'kernel-one'() {
+    console.log(JSON.stringify(benchKernel(process.argv[3]!, 1_000_000, 3_000_000)));
+  },
   engine() {
     // Three interleaved rounds after four warm-up rounds (V8 needs a few runs to reach its
     // optimising tier; long simulations run in that tier). The median of each side is
@@ -52,7 +69,7 @@ const benches: Record<string, () => void> = {
   },
 };
 
-const names = process.argv.slice(2);
+const names = process.argv[2] === 'kernel-one' ? ['kernel-one'] : process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benches));
 if (names.length === 0 || unknown.length > 0) {
   console.error(

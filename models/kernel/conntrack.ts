@@ -9,7 +9,7 @@
 // - ctnetlink's echo/report unicast is not modelled: `report` is always 0 (reference §2.2).
 // - Kernel timers fire on jiffy ticks (plus the configured scheduling latency); the timer
 //   wheel's coarser granularity for long timeouts (≥ 4.8) is not modelled.
-import type { Actor, Ctx, Message, Stream, Timer } from '../../sim/index.js';
+import type { Actor, Counter, Ctx, Message, Stream, Timer } from '../../sim/index.js';
 import { EventQueue, jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
 import type { KernelConfig } from './config.js';
 import {
@@ -105,7 +105,11 @@ export interface KernelView {
   find(tuple: number): number;
   /** The hashed entries, as a table dump lists them. */
   liveEntries(): { tuple: number; id: number; serial: number }[];
-  /** Ground-truth log of each conntrack lifetime (serial → times), for invariants. */
+  /**
+   * Ground-truth log of each conntrack lifetime (serial → times), for invariants and listener
+   * analysis. Empty unless the kernel was built with `{ truth: true }` (it grows with every
+   * conntrack ever created).
+   */
   readonly truth: Map<number, Truth>;
 }
 
@@ -131,8 +135,8 @@ export interface KernelModel extends Actor<KernelMsg> {
  * Builds the conntrack kernel of one netns delivering events to `sink`. `rng` draws the hash
  * seed, retry delays and scheduling latency; pass the stream named after the actor id.
  */
-export function conntrackKernel(cfg: KernelConfig, sink: EventSink): KernelModel {
-  return new Kernel(cfg, sink);
+export function conntrackKernel(cfg: KernelConfig, sink: EventSink, opts: { truth?: boolean } = {}): KernelModel {
+  return new Kernel(cfg, sink, opts.truth ?? false);
 }
 
 class Kernel implements KernelModel {
@@ -173,12 +177,15 @@ class Kernel implements KernelModel {
   private gcNextRunJ = 0; // gc-6.0: running mean of remaining timeouts (jiffies)
   private gcCount = 0;
   private gcInterval = 0; // gc-4.10: next interval (jiffies)
+  private allocatedCounter!: Counter;
+  private freedCounter!: Counter;
   private e0Slot: Int32Array; // E0 per-CPU single-slot event cache: which entry
   private e0Events: Int32Array; // ... and its pending bits
 
   constructor(
     private readonly cfg: KernelConfig,
     private readonly sink: EventSink,
+    private readonly recordTruth: boolean,
   ) {
     this.bits = cfg.era === 'E0' ? BITS_E0 : BITS_E1;
     this.max = cfg.max;
@@ -215,6 +222,8 @@ class Kernel implements KernelModel {
     this.table.hashSeed = ctx.stream('hash').uint32(); // the kernel seeds its hash at boot
     this.idKey = ctx.stream('id').uint32();
     this.tick = ctx.timer({ kind: 'timers' });
+    this.allocatedCounter = ctx.counter('ct.allocated');
+    this.freedCounter = ctx.counter('ct.freed');
     this.ecacheWork = ctx.timer({ kind: 'ecache-work' });
     this.gcWork = ctx.timer({ kind: 'gc-work' });
     const nLists = this.cfg.era === 'E2' || this.cfg.era === 'E3' ? this.cfg.cpus : 1;
@@ -469,7 +478,7 @@ class Kernel implements KernelModel {
         ? (0x88000000 + slot * 320) >>> 0 // low 32 bits of the object's address (≤ 5.0)
         : mix32(mix32(slot, this.idKey) ^ tuple, this.idKey ^ 0x5bd1e995); // siphash(addr, netns, tuple) (5.3+)
     if (this.wantsEcache()) t.status[slot]! |= ST.ECACHE;
-    this.truth.set(t.serial[slot]!, {
+    if (this.recordTruth) this.truth.set(t.serial[slot]!, {
       tuple,
       created: this.ctx.now,
       newSent: false,
@@ -477,7 +486,7 @@ class Kernel implements KernelModel {
       firstFail: -1,
       freed: -1,
     });
-    this.ctx.count('ct.allocated');
+    this.allocatedCounter.add();
     return slot;
   }
 
@@ -506,19 +515,27 @@ class Kernel implements KernelModel {
     if (t.timer[slot]! >= 0) this.armEntryTimer(slot, TIMER_EXPIRE, this.atJiffy(exp));
   }
 
-  /** Lookup by tuple. In gc eras, expired entries met on the chain are deleted first (§7.1). */
+  /**
+   * Lookup by tuple (one walk of the bucket). In gc eras an expired entry met on the chain is
+   * deleted before the tuple is compared, as __nf_conntrack_find_get does (§7.1).
+   */
   private lookup(tuple: number): number {
+    if (this.cfg.expiry !== 'gc') return this.lookupNoGc(tuple);
     const t = this.table;
-    if (this.cfg.expiry === 'gc') {
-      let node = t.head(t.bucketOf(tuple));
-      while (node !== NIL) {
-        const next = t.next(node);
-        const slot = node >> 1;
-        if (this.shouldGc(slot)) this.gcExpired(slot);
-        node = next;
+    const now = this.ctx.now;
+    for (let node = t.head(t.bucketOf(tuple)); node !== NIL; ) {
+      const slot = node >> 1;
+      const next = t.next(node);
+      const st = t.status[slot]!;
+      if (t.timeout[slot]! <= now && (st & (ST.CONFIRMED | ST.DYING | ST.HASHED)) === (ST.CONFIRMED | ST.HASHED)) {
+        this.gcExpired(slot);
+        node = next !== NIL && next >> 1 === slot ? t.next(next) : next;
+        continue;
       }
+      if (t.nodeTuple(node) === tuple && !(st & ST.DYING)) return node;
+      node = next;
     }
-    return this.lookupNoGc(tuple);
+    return NIL;
   }
 
   private lookupNoGc(tuple: number): number {
@@ -763,7 +780,7 @@ class Kernel implements KernelModel {
     t.serial[slot] = 0;
     t.release(slot);
     t.count--;
-    this.ctx.count('ct.freed');
+    this.freedCounter.add();
   }
 
   private unpark(slot: number): void {
@@ -1100,16 +1117,20 @@ class Kernel implements KernelModel {
     let evictions = 0;
     let costNs = 0;
     while (this.gcPos < t.buckets) {
-      const slots: number[] = [];
-      for (let node = t.head(this.gcPos); node !== NIL; node = t.next(node)) slots.push(node >> 1);
-      for (const slot of slots) {
+      // The next node is read before a visit may unlink the current one. An evicted entry's
+      // other node, if it is next in this chain, is unlinked too, so re-read after a visit.
+      for (let node = t.head(this.gcPos); node !== NIL; ) {
         if (this.cfg.gc === 'gc-6.0' && evictions > expiredMax) {
           const young = this.ctx.now - this.gcCycleStart < seconds(60);
           this.ctx.addTimer(this.gcWork, young ? this.atJiffy(this.nowJ() + 1) : this.ctx.now + this.latency());
           return;
         }
-        evictions += this.gcVisit(slot, max95);
+        const slot = node >> 1;
+        const next = t.next(node);
+        const evicted = this.gcVisit(slot, max95);
+        evictions += evicted;
         costNs += this.cfg.gcCostNs;
+        node = evicted && next !== NIL && next >> 1 === slot ? t.next(next) : next;
       }
       this.gcPos++;
       if (costNs > budgetNs && this.gcPos < t.buckets) {

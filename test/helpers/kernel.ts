@@ -67,7 +67,7 @@ export function kernelRig(presetName: string, edit: (d: Draft<KernelConfig>) => 
   const cfg = validateKernel(produce(preset(presetName).kernel, edit));
   const sink = new ScriptedSink();
   const sim = new Simulation({ seed, run: 0, fingerprint: true });
-  const k = conntrackKernel(cfg, sink);
+  const k = conntrackKernel(cfg, sink, { truth: true });
   sim.spawn('kernel/conntrack', k);
   return { sim, k, sink, cfg, at: (at, msg) => void sim.send('kernel/conntrack', msg, at - sim.now) };
 }
