@@ -27,7 +27,11 @@ function driver(entries: number, n: number): Actor {
       const k = ctx.ref('kernel/conntrack');
       for (let i = 0; i < 1000 && sent < n; i++, sent++) {
         const flow = sent < entries ? sent : (sent * 2654435761) % entries;
-        const msg: PacketMsg = { kind: 'packet', tuple: 2 * flow + (sent >= entries && sent & 1 ? 1 : 0), proto: 'udp' };
+        const msg: PacketMsg = {
+          kind: 'packet',
+          tuple: 2 * flow + (sent >= entries && sent & 1 ? 1 : 0),
+          proto: 'udp',
+        };
         ctx.send(k, msg, 1000);
       }
       if (sent < n) ctx.send(ctx.self, { kind: 'go' }, 1000);

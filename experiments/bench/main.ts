@@ -14,7 +14,11 @@ const benches: Record<string, () => void> = {
     console.log('kernel: 1,000,000 UDP entries, then packets of existing flows; no listener');
     // Each preset in a fresh process, so that one run's garbage cannot blur the other's heap.
     for (const p of ['linux-2.6.31', 'linux-6.18']) {
-      const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'kernel-one', p], { encoding: 'utf8' });
+      const out = execFileSync(
+        process.execPath,
+        [...process.execArgv, fileURLToPath(import.meta.url), 'kernel-one', p],
+        { encoding: 'utf8' },
+      );
       const r = JSON.parse(out) as KernelBench;
       console.log(
         `  ${p.padEnd(13)} entries ${r.entries}  heap ${r.bytesPerEntry.toFixed(0)} B/entry (typed arrays ${r.tableBytesPerEntry.toFixed(0)} B)  ${fmt(r.packetsPerSecond)} packets   (targets <= 300 B, >= 1 M/s)`,

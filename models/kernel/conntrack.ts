@@ -478,14 +478,15 @@ class Kernel implements KernelModel {
         ? (0x88000000 + slot * 320) >>> 0 // low 32 bits of the object's address (≤ 5.0)
         : mix32(mix32(slot, this.idKey) ^ tuple, this.idKey ^ 0x5bd1e995); // siphash(addr, netns, tuple) (5.3+)
     if (this.wantsEcache()) t.status[slot]! |= ST.ECACHE;
-    if (this.recordTruth) this.truth.set(t.serial[slot]!, {
-      tuple,
-      created: this.ctx.now,
-      newSent: false,
-      destroySent: -1,
-      firstFail: -1,
-      freed: -1,
-    });
+    if (this.recordTruth)
+      this.truth.set(t.serial[slot]!, {
+        tuple,
+        created: this.ctx.now,
+        newSent: false,
+        destroySent: -1,
+        firstFail: -1,
+        freed: -1,
+      });
     this.allocatedCounter.add();
     return slot;
   }
@@ -523,7 +524,7 @@ class Kernel implements KernelModel {
     if (this.cfg.expiry !== 'gc') return this.lookupNoGc(tuple);
     const t = this.table;
     const now = this.ctx.now;
-    for (let node = t.head(t.bucketOf(tuple)); node !== NIL; ) {
+    for (let node = t.head(t.bucketOf(tuple)); node !== NIL;) {
       const slot = node >> 1;
       const next = t.next(node);
       const st = t.status[slot]!;
@@ -1119,7 +1120,7 @@ class Kernel implements KernelModel {
     while (this.gcPos < t.buckets) {
       // The next node is read before a visit may unlink the current one. An evicted entry's
       // other node, if it is next in this chain, is unlinked too, so re-read after a visit.
-      for (let node = t.head(this.gcPos); node !== NIL; ) {
+      for (let node = t.head(this.gcPos); node !== NIL;) {
         if (this.cfg.gc === 'gc-6.0' && evictions > expiredMax) {
           const young = this.ctx.now - this.gcCycleStart < seconds(60);
           this.ctx.addTimer(this.gcWork, young ? this.atJiffy(this.nowJ() + 1) : this.ctx.now + this.latency());

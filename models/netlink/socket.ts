@@ -173,6 +173,8 @@ export class NetlinkFamily implements EventSink {
   private readonly sockets: NetlinkSocket[] = [];
   /** Broadcasts that returned -ENOBUFS (a reliable listener refused). */
   failures = 0;
+  /** Optional observer of every broadcast and its result (for traces and tests). */
+  tap: ((ev: CtEvent, result: number) => void) | undefined;
 
   constructor(readonly nl: NetlinkKernelConfig) {}
 
@@ -205,10 +207,9 @@ export class NetlinkFamily implements EventSink {
       if (s.deliver(ev, ctx)) delivered = true;
       else if (s.broadcastError) failure = true;
     }
-    if (failure) {
-      this.failures++;
-      return ENOBUFS;
-    }
-    return delivered ? 0 : ESRCH;
+    const result = failure ? ENOBUFS : delivered ? 0 : ESRCH;
+    if (failure) this.failures++;
+    this.tap?.(ev, result);
+    return result;
   }
 }
