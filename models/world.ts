@@ -5,6 +5,7 @@ import { validateKernel, type KernelConfig } from './kernel/config.js';
 import { conntrackKernel, type KernelModel } from './kernel/conntrack.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { listener, type ListenerModel } from './listeners/listener.js';
+import { syncBackup, type BackupModel } from './listeners/sync.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { NetlinkFamily } from './netlink/socket.js';
 
@@ -25,6 +26,8 @@ export interface World {
   /** Listeners by actor id (`listener/<kind>-<i>`). */
   readonly listeners: ListenerModel[];
   readonly listenerIds: string[];
+  /** Sync backups by actor id (`sync/backup-<i>` for conntrackd listener i in sync mode). */
+  readonly backups: Map<string, BackupModel>;
 }
 
 /** Validates `cfg` and builds the world for replication `run` of `seed`. */
@@ -46,12 +49,19 @@ export function buildWorld(
   sim.spawn(KERNEL_ID, kernel);
   const listeners: ListenerModel[] = [];
   const listenerIds: string[] = [];
+  const backups = new Map<string, BackupModel>();
   cfg.listeners.forEach((l, i) => {
     const id = `listener/${l.kind}-${i}`;
-    const m = listener(id, l, family, cfg.netlink, kernel.view);
+    const backupId = l.kind === 'conntrackd' && l.sync.mode !== 'none' ? `sync/backup-${i}` : undefined;
+    const m = listener(id, l, family, cfg.netlink, kernel.view, backupId);
     sim.spawn(id, m);
     listeners.push(m);
     listenerIds.push(id);
+    if (backupId !== undefined) {
+      const b = syncBackup(() => kernel.view.liveEntries().map((e) => ({ serial: e.serial, key: m.key(e) })));
+      sim.spawn(backupId, b);
+      backups.set(backupId, b);
+    }
   });
-  return { sim, kernel, family, listeners, listenerIds };
+  return { sim, kernel, family, listeners, listenerIds, backups };
 }

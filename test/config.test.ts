@@ -10,10 +10,20 @@ import { kernelRig, udp } from './helpers/kernel.js';
 import { ms } from '../sim/index.js';
 
 const k = preset('linux-6.18').kernel;
-const bad = (edit: (d: Record<string, unknown>) => void): unknown => produce(k as unknown as Record<string, unknown>, edit);
+const bad = (edit: (d: Record<string, unknown>) => void): unknown =>
+  produce(k as unknown as Record<string, unknown>, edit);
 
 test('every preset validates and is frozen', (t) => {
-  t.deepEqual(PRESET_NAMES, ['linux-2.6.30', 'linux-2.6.31', 'linux-3.12', 'linux-3.17', 'linux-4.9', 'linux-5.19', 'linux-6.18', 'linux-6.18-fixed']);
+  t.deepEqual(PRESET_NAMES, [
+    'linux-2.6.30',
+    'linux-2.6.31',
+    'linux-3.12',
+    'linux-3.17',
+    'linux-4.9',
+    'linux-5.19',
+    'linux-6.18',
+    'linux-6.18-fixed',
+  ]);
   for (const n of PRESET_NAMES) {
     const p = preset(n);
     t.notThrows(() => validateKernel(p.kernel));
@@ -21,7 +31,10 @@ test('every preset validates and is frozen', (t) => {
     t.true(Object.isFrozen(p.kernel.timeouts));
     t.true(p.description.length > 20);
   }
-  t.throws(() => preset('linux-9.99'), { instanceOf: ConfigError, message: /^preset = "linux-9.99": must be one of linux-2.6.30, linux-2.6.31/ });
+  t.throws(() => preset('linux-9.99'), {
+    instanceOf: ConfigError,
+    message: /^preset = "linux-9.99": must be one of linux-2.6.30, linux-2.6.31/,
+  });
 });
 
 test('kernel config errors name the field, the value and what is allowed', (t) => {
@@ -31,27 +44,63 @@ test('kernel config errors name the field, the value and what is allowed', (t) =
     [bad((d) => void (d.buckets = -4)), 'kernel.buckets = -4: must be an integer in [1, 67108864]'],
     [bad((d) => void (d.max = 1.5)), 'kernel.max = 1.5: must be an integer in [0, 2147483647]'],
     [bad((d) => void (d.retryTimeoutS = 0)), 'kernel.retryTimeoutS = 0: must be an integer in [1, 86400]'],
-    [bad((d) => void (d.bogus = 1)), 'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, workBatch, missedResend, flushAttempts, earlyDrop, expiry, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, latency, workerCostNs, gcCostNs'],
-    [bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)), 'kernel.timeouts.udpS = 0: must be an integer >= 1'],
-    [bad((d) => void (d.gc = 'none')), "kernel.gc = \"none\": must name a gc generation when expiry is 'gc'"],
-    [bad((d) => void (d.latency = { kind: 'uniform', maxUs: -1 })), 'kernel.latency.maxUs = -1: must be a number in [0, 10000000]'],
-    [produce(preset('linux-3.12').kernel, (d) => void (d.eventsSysctl = 2)), 'kernel.eventsSysctl = 2: the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1'],
-    [bad((d) => void (d.cpus = 2, d.adminCpu = 2)), 'kernel.adminCpu = 2: must be an integer in [0, 1]'],
+    [
+      bad((d) => void (d.bogus = 1)),
+      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, workBatch, missedResend, flushAttempts, earlyDrop, expiry, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, latency, workerCostNs, gcCostNs',
+    ],
+    [
+      bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)),
+      'kernel.timeouts.udpS = 0: must be an integer >= 1',
+    ],
+    [bad((d) => void (d.gc = 'none')), 'kernel.gc = "none": must name a gc generation when expiry is \'gc\''],
+    [
+      bad((d) => void (d.latency = { kind: 'uniform', maxUs: -1 })),
+      'kernel.latency.maxUs = -1: must be a number in [0, 10000000]',
+    ],
+    [
+      produce(preset('linux-3.12').kernel, (d) => void (d.eventsSysctl = 2)),
+      'kernel.eventsSysctl = 2: the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1',
+    ],
+    [bad((d) => void ((d.cpus = 2), (d.adminCpu = 2))), 'kernel.adminCpu = 2: must be an integer in [0, 1]'],
   ];
   for (const [cfg, message] of cases) t.throws(() => validateKernel(cfg), { instanceOf: ConfigError, message });
 });
 
 test('netlink and listener config errors name the field', (t) => {
-  t.throws(() => validateNetlinkKernel({ ...preset('linux-6.18').netlink, admission: 'C' }), { message: 'netlink.admission = "C": must be one of "A", "B"' });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, netlinkBufferSize: -1 }, 'listeners[0]'), { message: 'listeners[0].netlinkBufferSize = -1: must be an integer in [0, 1073741824]' });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, version: '2.0' }, 'listeners[0]'), { message: 'listeners[0].version = "2.0": must be one of "0.9.14", "1.4.6", "1.4.7", "1.4.8"' });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, version: '1.4.0' }, 'listeners[1]'), { message: /listeners\[1\].version = "1.4.0": must be one of "1.4.5"/ });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, iterationLimit: 0 }, 'listeners[0]'), { message: 'listeners[0].iterationLimit = 0: must be an integer in [1, 1000000]' });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, groups: [] }, 'listeners[0]'), { message: /listeners\[0\].groups = \[\]: must list at least one group/ });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, bufferSize: 2.5 }, 'l'), { message: 'l.bufferSize = 2.5: must be an integer in [0, 1073741824]' });
-  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, reader: { ...DEFAULT_CONNTRACKD.reader, costUs: { kind: 'empirical', us: [1, 2], weights: [0, 0] } } }, 'l'), {
-    message: /l.reader.costUs.weights = \[0,0\]: empirical weights must not all be zero/,
+  t.throws(() => validateNetlinkKernel({ ...preset('linux-6.18').netlink, admission: 'C' }), {
+    message: 'netlink.admission = "C": must be one of "A", "B"',
   });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, netlinkBufferSize: -1 }, 'listeners[0]'), {
+    message: 'listeners[0].netlinkBufferSize = -1: must be an integer in [0, 1073741824]',
+  });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, version: '2.0' }, 'listeners[0]'), {
+    message: 'listeners[0].version = "2.0": must be one of "0.9.14", "1.4.6", "1.4.7", "1.4.8"',
+  });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, version: '1.4.0' }, 'listeners[1]'), {
+    message: /listeners\[1\].version = "1.4.0": must be one of "1.4.5"/,
+  });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACKD, iterationLimit: 0 }, 'listeners[0]'), {
+    message: 'listeners[0].iterationLimit = 0: must be an integer in [1, 1000000]',
+  });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, groups: [] }, 'listeners[0]'), {
+    message: /listeners\[0\].groups = \[\]: must list at least one group/,
+  });
+  t.throws(() => validateListener({ ...DEFAULT_CONNTRACK_E, bufferSize: 2.5 }, 'l'), {
+    message: 'l.bufferSize = 2.5: must be an integer in [0, 1073741824]',
+  });
+  t.throws(
+    () =>
+      validateListener(
+        {
+          ...DEFAULT_CONNTRACKD,
+          reader: { ...DEFAULT_CONNTRACKD.reader, costUs: { kind: 'empirical', us: [1, 2], weights: [0, 0] } },
+        },
+        'l',
+      ),
+    {
+      message: /l.reader.costUs.weights = \[0,0\]: empirical weights must not all be zero/,
+    },
+  );
 });
 
 test('table size defaults follow the per-era formulas', (t) => {
@@ -63,7 +112,10 @@ test('table size defaults follow the per-era formulas', (t) => {
   t.deepEqual(tableDefaults(16 * GiB, '<=3.19'), { buckets: 16384, max: 65536 });
   t.deepEqual(tableDefaults(16 * GiB, '4.0-5.14'), { buckets: 65536, max: 262144 });
   t.deepEqual(tableDefaults(23 * GiB, '5.15+'), { buckets: 262144, max: 262144 });
-  t.deepEqual({ buckets: preset('linux-6.18').kernel.buckets, max: preset('linux-6.18').kernel.max }, { buckets: 262144, max: 262144 });
+  t.deepEqual(
+    { buckets: preset('linux-6.18').kernel.buckets, max: preset('linux-6.18').kernel.max },
+    { buckets: 262144, max: 262144 },
+  );
 });
 
 test('scheduling latency delays kernel work by a seeded, reproducible amount', (t) => {

@@ -119,6 +119,10 @@ export interface Truth {
   created: number;
   /** The kernel counted a NEW as delivered (for E0: as sent). */
   newSent: boolean;
+  /** It entered the hash table. */
+  confirmed: boolean;
+  /** It had the event-cache extension (it could emit events at all). */
+  readonly events: boolean;
   /** First DESTROY that succeeded (E0: was sent). */
   destroySent: number;
   /** First failed DESTROY (the entry was parked). */
@@ -434,7 +438,11 @@ class Kernel implements KernelModel {
         t.timeout[slot] = exp;
         this.armEntryTimer(slot, TIMER_EXPIRE, this.atJiffy(exp));
       } else t.timeout[slot] = this.ctx.now + seconds(relS);
-      this.truthOf(slot).created = this.ctx.now;
+      const tr = this.truth.get(t.serial[slot]!);
+      if (tr) {
+        tr.created = this.ctx.now;
+        tr.confirmed = true;
+      }
       this.cacheEvent(slot, this.bits.NEW, t.cpu[slot]!);
       this.deliverCached(slot, t.cpu[slot]!);
     } else if (t.status[slot]! & ST.UNCONFIRMED) {
@@ -485,6 +493,8 @@ class Kernel implements KernelModel {
         newSent: false,
         destroySent: -1,
         firstFail: -1,
+        confirmed: false,
+        events: (t.status[slot]! & ST.ECACHE) !== 0,
         freed: -1,
       });
     this.allocatedCounter.add();
@@ -1151,10 +1161,6 @@ class Kernel implements KernelModel {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
-
-  private truthOf(slot: number): { created: number } {
-    return this.truth.get(this.table.serial[slot]!) ?? { created: 0 };
-  }
 
   private countStatus(bit: number): number {
     const t = this.table;

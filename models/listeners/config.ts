@@ -59,6 +59,21 @@ export interface ConntrackdConfig {
   readonly reader: ReaderConfig;
   /** CPU time of a resync per kernel entry dumped plus per cached object checked (µs). */
   readonly resyncUsPerEntry: number;
+  /** Sync mode towards one backup (mode 'none': stats only). */
+  readonly sync: SyncConfig;
+}
+
+/**
+ * conntrackd sync mode at the level of the reference (§5.9): replication messages to a backup's
+ * external cache over a link. FT-FW retransmits lost messages (they arrive `retransmitMs` late
+ * and in order); NOTRACK loses them.
+ */
+export interface SyncConfig {
+  readonly mode: 'none' | 'ftfw' | 'notrack';
+  readonly linkDelayUs: number;
+  /** Probability that one replication message is lost on the link. */
+  readonly linkLoss: number;
+  readonly retransmitMs: number;
 }
 
 /** A plain event reader with explicit socket options (as the live runner's listener). */
@@ -151,7 +166,13 @@ export function validateListener(v: unknown, path: string): ListenerConfig {
       'groups',
       'reader',
       'resyncUsPerEntry',
+      'sync',
     ]);
+    const sy = checkObject(`${path}.sync`, o.sync, ['mode', 'linkDelayUs', 'linkLoss', 'retransmitMs']);
+    checkOneOf(`${path}.sync.mode`, sy.mode, ['none', 'ftfw', 'notrack']);
+    checkNumber(`${path}.sync.linkDelayUs`, sy.linkDelayUs, { min: 0, max: 1e9 });
+    checkNumber(`${path}.sync.linkLoss`, sy.linkLoss, { min: 0, max: 1 });
+    checkNumber(`${path}.sync.retransmitMs`, sy.retransmitMs, { min: 0, max: 1e6 });
     checkOneOf(`${path}.version`, o.version, CONNTRACKD_VERSIONS);
     checkInt(`${path}.netlinkBufferSize`, o.netlinkBufferSize, { min: 0, max: 2 ** 30 });
     checkInt(`${path}.maxGrowth`, o.maxGrowth, { min: 0, max: 2 ** 30 });
@@ -191,4 +212,5 @@ export const DEFAULT_CONNTRACKD: ConntrackdConfig = {
   groups: [1, 2, 3],
   reader: DEFAULT_READER,
   resyncUsPerEntry: 2,
+  sync: { mode: 'none', linkDelayUs: 200, linkLoss: 0, retransmitMs: 1000 },
 };

@@ -12,6 +12,7 @@ import { ENOBUFS, type CtEvent } from '../kernel/events.js';
 import type { NetlinkKernelConfig } from '../netlink/config.js';
 import { NetlinkFamily, NetlinkSocket, type RcvbufRequest } from '../netlink/socket.js';
 import { drawNs, type ConntrackdConfig, type ListenerConfig } from './config.js';
+import { SyncLink } from './sync.js';
 
 /** One line of a listener's log: a message, an ENOBUFS, a resync or the exit. */
 export type LogEntry =
@@ -62,6 +63,8 @@ export interface ListenerModel extends Actor<ListenerMsg> {
   readonly running: boolean;
   /** Events handled per readiness (per nfct_catch for conntrackd). */
   readonly perCatch: readonly number[];
+  /** The cache key of an entry for this listener (tuple+ID or tuple, by version). */
+  key(e: { tuple: number; id: number }): string | number;
 }
 
 /** Builds a listener and subscribes its socket to `family`. */
@@ -71,8 +74,9 @@ export function listener(
   family: NetlinkFamily,
   nl: NetlinkKernelConfig,
   dump?: DumpSource,
+  backupId?: string,
 ): ListenerModel {
-  return new Listener(id, cfg, family, nl, dump);
+  return new Listener(id, cfg, family, nl, dump, backupId);
 }
 
 class Listener implements ListenerModel {
@@ -100,6 +104,7 @@ class Listener implements ListenerModel {
   private readonly seenDestroy = new Set<number>();
   private readonly newestSerialByTuple = new Map<number, number>();
   private firstCatch = true;
+  private link: SyncLink | undefined;
   /** Readiness handler calls (nfct_catch / the read loop) and the events handled in each. */
   catches = 0;
   readonly perCatch: number[] = [];
@@ -110,6 +115,7 @@ class Listener implements ListenerModel {
     private readonly family: NetlinkFamily,
     nl: NetlinkKernelConfig,
     private readonly dump: DumpSource | undefined,
+    private readonly backupId: string | undefined,
   ) {
     let rcvbuf: RcvbufRequest = { kind: 'default' };
     let reliable = false;
@@ -137,6 +143,9 @@ class Listener implements ListenerModel {
 
   init(ctx: Ctx): void {
     this.rng = ctx.rng;
+    if (this.cfg.kind === 'conntrackd' && this.cfg.sync.mode !== 'none' && this.backupId !== undefined) {
+      this.link = new SyncLink(this.cfg.sync, this.backupId, ctx.stream('link'));
+    }
     this.resyncAlarm = ctx.timer({ kind: 'resync' });
     const self = ctx.ref(ctx.self);
     this.socket.onReadable = (kctx) =>
@@ -253,7 +262,7 @@ class Listener implements ListenerModel {
     if (this.socket.rcvbuf > cur) this.stats.bufferGrowths++;
   }
 
-  private key(ev: { tuple: number; id: number }): string | number {
+  key(ev: { tuple: number; id: number }): string | number {
     const c = this.cfg;
     const byId = c.kind === 'conntrackd' && c.version !== '1.4.7' && c.version !== '1.4.8';
     return byId ? `${ev.tuple}/${ev.id}` : ev.tuple;
@@ -272,6 +281,7 @@ class Listener implements ListenerModel {
       if (obj !== undefined) {
         if (obj.serial !== ev.serial) this.stats.wrongDeletes++;
         this.view.delete(key);
+        this.link?.send(ctx, 'del', key, obj);
       }
       return;
     }
@@ -280,7 +290,9 @@ class Listener implements ListenerModel {
       this.seenNew.add(ev.serial);
       if ((this.newestSerialByTuple.get(ev.tuple) ?? 0) < ev.serial) this.newestSerialByTuple.set(ev.tuple, ev.serial);
     }
-    this.view.set(key, { tuple: ev.tuple, id: ev.id, serial: ev.serial });
+    const entry = { tuple: ev.tuple, id: ev.id, serial: ev.serial };
+    this.view.set(key, entry);
+    this.link?.send(ctx, ev.type === 'new' ? 'new' : 'upd', key, entry);
   }
 
   /** conntrackd resync: dump, apply every entry, purge objects the kernel no longer has (§5.4). */
@@ -292,13 +304,17 @@ class Listener implements ListenerModel {
     for (const e of live) {
       const k = this.key(e);
       liveKeys.add(k);
-      if (!this.view.has(k)) added++;
+      if (!this.view.has(k)) {
+        added++;
+        this.link?.send(ctx, 'new', k, e);
+      }
       this.view.set(k, e);
     }
     const cacheSize = this.view.size;
     let purged = 0;
     for (const k of [...this.view.keys()]) {
       if (!liveKeys.has(k)) {
+        this.link?.send(ctx, 'del', k, this.view.get(k)!);
         this.view.delete(k);
         purged++;
       }
