@@ -3,7 +3,7 @@
 import test from 'ava';
 import { Stream, jiffiesToNs, ms, s, us } from '../sim/index.js';
 import { ENOBUFS } from '../models/kernel/events.js';
-import { msgs, raw, reader, world } from './helpers/world.js';
+import { conntrackE, msgs, raw, reader, world } from './helpers/world.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 
@@ -106,4 +106,34 @@ test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker
   );
   t.is(w.sim.recorder.total('ct.ecache_work_runs'), 4);
   t.is(w.kernel.view.table.count, 0);
+});
+
+test('hand-traced E4 with a conntrack -E beside the slow reliable listener: it receives every retry as a duplicate', (t) => {
+  const w = world('linux-6.18', [raw({ rcvbufBytes: 1, reader: reader(100_000, 50) }), conntrackE({ reader: reader(20, 50) })]);
+  w.at(0, udp(10));
+  w.at(ms(1), udp(20));
+  w.at(ms(50), { kind: 'flush', portid: 9 });
+  const tb = w.kernel.view.table;
+  const first = (x: number): number => Math.min(tb.bucketOf(x), tb.bucketOf(x ^ 1));
+  const [X, Y] = first(10) <= first(20) ? [10, 20] : [20, 10];
+  w.sim.run({ until: s(3) });
+  // conntrack -E (rmem_default, 50 us wake-up, 20 us per event) accepts every attempt:
+  //   50 ms    X and Y (refused by the reliable listener) are queued here; read at 50.05 and 50.07 ms.
+  //   1.048 s  Y redelivered (duplicate), then X attempted and refused by R but queued here
+  //            (duplicate); read at 1.04805 and 1.04807 s.
+  //   1.060 s  X delivered (a third duplicate), read at 1.06005 s.
+  t.deepEqual(
+    msgs(w.listeners[1]!.log).map((m) => [m.t, m.type, m.tuple]),
+    [
+      [us(50), 'new', 10],
+      [ms(1) + us(50), 'new', 20],
+      [ms(50) + us(50), 'destroy', X],
+      [ms(50) + us(70), 'destroy', Y],
+      [ms(1048) + us(50), 'destroy', Y],
+      [ms(1048) + us(70), 'destroy', X],
+      [ms(1060) + us(50), 'destroy', X],
+    ],
+  );
+  t.is(w.listeners[1]!.stats.duplicates, 3);
+  t.is(w.listeners[0]!.stats.duplicates, 0);
 });
