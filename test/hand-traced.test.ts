@@ -109,7 +109,10 @@ test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker
 });
 
 test('hand-traced E4 with a conntrack -E beside the slow reliable listener: it receives every retry as a duplicate', (t) => {
-  const w = world('linux-6.18', [raw({ rcvbufBytes: 1, reader: reader(100_000, 50) }), conntrackE({ reader: reader(20, 50) })]);
+  const w = world('linux-6.18', [
+    raw({ rcvbufBytes: 1, reader: reader(100_000, 50) }),
+    conntrackE({ reader: reader(20, 50) }),
+  ]);
   w.at(0, udp(10));
   w.at(ms(1), udp(20));
   w.at(ms(50), { kind: 'flush', portid: 9 });
