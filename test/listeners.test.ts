@@ -3,6 +3,7 @@
 import test from 'ava';
 import { ms, s, us } from '../sim/index.js';
 import { BITS_E1 } from '../models/kernel/events.js';
+import { DumpStream } from '../models/netlink/socket.js';
 import { TCPF } from '../models/kernel/trackers.js';
 import { conntrackE, conntrackd, msgs, raw, reader, world } from './helpers/world.js';
 
@@ -221,17 +222,33 @@ test('netlink#24 conntrack -F sends one DESTROY per entry at once, tagged with t
   }
 });
 
-test('netlink#26 dumps are flow-controlled and never lossy: a resync sees every live entry whatever the buffer (snapshot dump)', (t) => {
-  // Documented simplification: the dump is one snapshot, so nothing can be dropped from it.
+test('netlink#26 dump replies are never dropped: the dump pauses while the socket is full and resumes at rcvbuf/2', (t) => {
+  for (const admission of ['A', 'B', '2.6.31'] as const) {
+    // 1000 entries, 10 per skb of 4 KiB, into a 16 KiB socket: 4 skbs fit before a pause.
+    const d = new DumpStream(1000, 16384, admission, 10, 4096);
+    t.is(d.queued, admission === 'B' ? 3 : 4, admission); // B: the skb must fit below rcvbuf
+    let read = 0;
+    let reads = 0;
+    for (let n = d.recv(); n > 0; n = d.recv()) {
+      read += n;
+      reads++;
+      t.true(d.rmem <= 16384 + (admission === 'B' ? 0 : 4096));
+    }
+    t.is(read, 1000, admission);
+    t.is(reads, 100);
+    t.true(d.pauses > 10);
+    t.is(d.remaining, 0);
+  }
+  // A conntrackd resync sees every live entry whatever its event buffer.
   const w = world('linux-6.18', [
     conntrackd({ netlinkBufferSize: 4096, maxGrowth: 4096, overrunResyncS: 1, reader: reader(1000) }),
   ]);
   for (let i = 0; i < 300; i++) w.at(us(10 * i), udp(1000 + 2 * i));
   w.sim.run({ until: s(5) });
-  const d = w.listeners[0]!;
-  t.true(d.stats.enobufs > 0);
-  t.true(d.stats.resyncs >= 1);
-  t.is(d.view.size, 300);
+  const c = w.listeners[0]!;
+  t.true(c.stats.enobufs > 0);
+  t.true(c.stats.resyncs >= 1);
+  t.is(c.view.size, 300);
 });
 
 test('netlink#27 conntrack -E: ≤ 1.4.5 exits on the first ENOBUFS, 1.4.6+ warns and goes on; -b is ignored from 1.4.7', (t) => {

@@ -10,7 +10,12 @@ import type { Actor, Ctx, Stream, Timer } from '../../sim/index.js';
 import { s as seconds } from '../../sim/index.js';
 import { ENOBUFS, type CtEvent } from '../kernel/events.js';
 import type { NetlinkKernelConfig } from '../netlink/config.js';
-import { NetlinkFamily, NetlinkSocket, type RcvbufRequest } from '../netlink/socket.js';
+import { DumpStream, NetlinkFamily, NetlinkSocket, type RcvbufRequest } from '../netlink/socket.js';
+
+// A dump skb: NLMSG_GOODSIZE-sized (about 16 KiB of head on x86_64 with 4 KiB pages → kmalloc
+// 16384 + 576 overhead), holding entries of ~150 bytes. UNVERIFIED sizes; they only pace the dump.
+const DUMP_ENTRIES_PER_SKB = 100;
+const DUMP_SKB_TRUESIZE = 16384 + 576;
 import { drawNs, type ConntrackdConfig, type ListenerConfig } from './config.js';
 import { SyncLink } from './sync.js';
 
@@ -113,7 +118,7 @@ class Listener implements ListenerModel {
     readonly id: string,
     readonly cfg: ListenerConfig,
     private readonly family: NetlinkFamily,
-    nl: NetlinkKernelConfig,
+    private readonly nl: NetlinkKernelConfig,
     private readonly dump: DumpSource | undefined,
     private readonly backupId: string | undefined,
   ) {
@@ -299,6 +304,18 @@ class Listener implements ListenerModel {
   private startResync(ctx: Ctx): void {
     if (this.cfg.kind !== 'conntrackd' || !this.dump) return;
     const live = this.dump.liveEntries();
+    // The dump arrives on the resync socket (rmem_default), flow-controlled, read to the end in
+    // this one handler call; the entries are those of the table when it started.
+    const stream = new DumpStream(
+      live.length,
+      this.nl.rmemDefault,
+      this.nl.admission,
+      DUMP_ENTRIES_PER_SKB,
+      DUMP_SKB_TRUESIZE,
+    );
+    let read = 0;
+    for (let n = stream.recv(); n > 0; n = stream.recv()) read += n;
+    if (read !== live.length) throw new Error('dump lost entries'); // cannot happen: flow control
     const liveKeys = new Set<string | number>();
     let added = 0;
     for (const e of live) {

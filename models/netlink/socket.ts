@@ -213,3 +213,66 @@ export class NetlinkFamily implements EventSink {
     return result;
   }
 }
+
+/**
+ * A table dump on its own socket (conntrack -L, conntrackd resync): netlink_dump fills one skb
+ * of up to `perSkb` entries at a time while the socket has room, and resumes inside the
+ * reader's recvmsg once the queue has drained to rcvbuf/2. Dump replies are flow-controlled,
+ * never dropped: no overrun, no ENOBUFS, no drop counter (netlink §1.3).
+ */
+export class DumpStream {
+  rmem = 0;
+  private next = 0;
+  private readonly q: { entries: number; truesize: number }[] = [];
+  /** Times the dump paused because the socket was full. */
+  pauses = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly rcvbuf: number,
+    private readonly admission: 'A' | 'B' | '2.6.31',
+    private readonly perSkb: number,
+    private readonly skbTruesize: number,
+  ) {
+    this.fill();
+  }
+
+  /** Entries not yet read. */
+  get remaining(): number {
+    return this.total - this.next + this.q.reduce((n, s) => n + s.entries, 0);
+  }
+
+  /** Skbs queued now. */
+  get queued(): number {
+    return this.q.length;
+  }
+
+  private canFill(): boolean {
+    // 2.6.31: sock_rmalloc needs rmem < rcvbuf; 4.x–6.15 skip while rmem >= rcvbuf;
+    // 6.16+: skip if the queue is non-empty and rmem_after >= rcvbuf.
+    if (this.admission === 'B') return this.q.length === 0 || this.rmem + this.skbTruesize < this.rcvbuf;
+    return this.rmem < this.rcvbuf;
+  }
+
+  private fill(): void {
+    while (this.next < this.total) {
+      if (!this.canFill()) {
+        this.pauses++;
+        return;
+      }
+      const n = Math.min(this.perSkb, this.total - this.next);
+      this.next += n;
+      this.q.push({ entries: n, truesize: this.skbTruesize });
+      this.rmem += this.skbTruesize;
+    }
+  }
+
+  /** recvmsg on the dump socket: entries in the skb read (0 when the dump is over). */
+  recv(): number {
+    const skb = this.q.shift();
+    if (skb === undefined) return 0;
+    this.rmem -= skb.truesize;
+    if (this.rmem <= this.rcvbuf / 2) this.fill();
+    return skb.entries;
+  }
+}
