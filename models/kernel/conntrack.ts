@@ -9,7 +9,7 @@
 // - ctnetlink's echo/report unicast is not modelled: `report` is always 0 (reference §2.2).
 // - Kernel timers fire on jiffy ticks (plus the configured scheduling latency); the timer
 //   wheel's coarser granularity for long timeouts (≥ 4.8) is not modelled.
-import type { Actor, Counter, Ctx, Message, Stream, Timer } from '../../sim/index.js';
+import type { Actor, Counter, Ctx, Stream, Timer } from '../../sim/index.js';
 import { EventQueue, jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
 import type { KernelConfig } from './config.js';
 import {
@@ -204,7 +204,7 @@ class Kernel implements KernelModel {
       truth: this.truth,
       parkedCount: () => this.lists.reduce((n, l) => n + l.length, 0),
       parkedSlots: () => this.lists.map((l) => l.toArray()),
-      hashedCount: () => this.countStatus(ST.HASHED),
+      hashedCount: () => this.table.hashedEntries,
       unconfirmedCount: () => this.unconfirmed,
       find: (tuple) => this.lookupNoGc(tuple) >> 1,
       liveEntries: () => {
@@ -268,7 +268,7 @@ class Kernel implements KernelModel {
   snapshot(): unknown {
     return {
       count: this.table.count,
-      hashed: this.countStatus(ST.HASHED),
+      hashed: this.table.hashedEntries,
       parked: this.lists.reduce((n, l) => n + l.length, 0),
       unconfirmed: this.unconfirmed,
       stats: { ...this.stats },
@@ -1160,14 +1160,4 @@ class Kernel implements KernelModel {
     this.ctx.addTimer(this.gcWork, this.atJiffy(this.nowJ() + nextJ));
   }
 
-  // ---- helpers ------------------------------------------------------------------------------
-
-  private countStatus(bit: number): number {
-    const t = this.table;
-    let n = 0;
-    for (let s = 0; s < t.slotsUsed; s++) if (t.status[s]! & bit) n++;
-    return n;
-  }
 }
-
-export type { Message };

@@ -61,6 +61,8 @@ export class CtTable {
   slotsUsed = 0;
   /** Entries allocated and not yet freed: `count` of the netns (hashed + parked + unconfirmed + held). */
   count = 0;
+  /** Entries linked in the hash table. */
+  hashedEntries = 0;
 
   origTuple: Int32Array;
   status: Uint8Array;
@@ -186,6 +188,7 @@ export class CtTable {
       this.bucketHeads[b] = node;
     }
     this.status[slot]! |= ST.HASHED;
+    this.hashedEntries++;
   }
 
   /** Unlinks both tuples of `slot` from their chains. */
@@ -203,6 +206,7 @@ export class CtTable {
       }
     }
     this.status[slot]! &= ~ST.HASHED;
+    this.hashedEntries--;
   }
 
   /** First node of a bucket's chain (newest first), or -1. */
