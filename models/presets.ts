@@ -76,6 +76,7 @@ const base: Omit<KernelConfig, 'version' | 'era'> = {
   ...tableDefaults(RAM, '<=3.19'),
   eventsSysctl: 1,
   retryTimeoutS: 15,
+  retryJitter: true,
   workBatch: 16,
   missedResend: 'next-event',
   flushAttempts: 1,

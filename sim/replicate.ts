@@ -136,6 +136,8 @@ export interface RunTasksOptions {
   readonly jobs?: number;
   /** Called after each finished task (in completion order). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called with each finished task's result as soon as it is known (in completion order). */
+  readonly onResult?: (result: TaskResult<unknown>) => void;
 }
 
 /** Runs `tasks` and returns their results ordered by index. */
@@ -151,6 +153,7 @@ export async function runTasks<C, R>(
   const finish = (i: number, result: R): void => {
     const t = tasks[i]!;
     results[i] = { index: t.index, point: t.point, run: t.run, result };
+    opts.onResult?.(results[i]!);
     opts.onProgress?.(++done, tasks.length);
   };
   if (jobs === 1) {

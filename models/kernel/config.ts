@@ -76,6 +76,8 @@ export interface KernelConfig {
   readonly eventsSysctl: 0 | 1 | 2;
   /** E1: nf_conntrack_events_retry_timeout in seconds (default 15). */
   readonly retryTimeoutS: number;
+  /** E1: retry after `random % timeout` (true, the kernel) or exactly `timeout` (an ablation). */
+  readonly retryJitter: boolean;
   /** E2/E3: redeliveries per CPU per worker pass (16; 32 on 64-bit from commit 63f55acf7b47). */
   readonly workBatch: number;
   /** Missed events: re-sent only with a new cached event (≤ ~4.10) or by any later packet (≥ 4.12). */
@@ -113,6 +115,7 @@ const KERNEL_KEYS = [
   'max',
   'eventsSysctl',
   'retryTimeoutS',
+  'retryJitter',
   'workBatch',
   'missedResend',
   'flushAttempts',
@@ -148,6 +151,7 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
     throw new ConfigError(p('eventsSysctl'), ev, 'E0 (≤ 2.6.30) has no nf_conntrack_events sysctl: must be 1');
   // proc_dointvec_jiffies; 0 would make random % 0 divide by zero in the kernel.
   checkInt(p('retryTimeoutS'), o.retryTimeoutS, { min: 1, max: 86400 });
+  checkBool(p('retryJitter'), o.retryJitter);
   checkInt(p('workBatch'), o.workBatch, { min: 1, max: 1024 });
   checkOneOf(p('missedResend'), o.missedResend, ['next-event', 'any-packet']);
   checkOneOf(p('flushAttempts'), o.flushAttempts, [1, 2]);

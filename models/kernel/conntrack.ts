@@ -733,7 +733,7 @@ class Kernel implements KernelModel {
     switch (this.cfg.era) {
       case 'E1':
         this.lists[0]!.pushHead(slot);
-        this.armEntryTimer(slot, TIMER_RETRY, this.atJiffy(this.nowJ() + this.rng.intBelow(this.retryJ)));
+        this.armEntryTimer(slot, TIMER_RETRY, this.atJiffy(this.nowJ() + this.retryDelayJ()));
         return;
       case 'E2':
       case 'E3':
@@ -812,12 +812,17 @@ class Kernel implements KernelModel {
     this.nfCtDelete(slot, 0);
   }
 
+  /** E1 retry delay in jiffies: `random32() % retry_timeout`, or the fixed timeout (ablation). */
+  private retryDelayJ(): number {
+    return this.cfg.retryJitter ? this.rng.intBelow(this.retryJ) : this.retryJ;
+  }
+
   /** E1 death_by_event: retry the DESTROY; a failure draws a fresh delay (§5.5). */
   private e1Retry(slot: number): void {
     const t = this.table;
     this.ctx.count('ct.retries');
     if (this.eventmaskReport(slot, this.bits.DESTROY, 0) < 0) {
-      this.armEntryTimer(slot, TIMER_RETRY, this.atJiffy(this.nowJ() + this.rng.intBelow(this.retryJ)));
+      this.armEntryTimer(slot, TIMER_RETRY, this.atJiffy(this.nowJ() + this.retryDelayJ()));
       return;
     }
     t.status[slot]! |= ST.DYING;
@@ -1159,5 +1164,4 @@ class Kernel implements KernelModel {
     }
     this.ctx.addTimer(this.gcWork, this.atJiffy(this.nowJ() + nextJ));
   }
-
 }

@@ -1,0 +1,62 @@
+// What an experiment is: a question, a base scenario, sweep axes, what to measure in each run,
+// and how to summarise the replications into an answer, plots and tables.
+import type { ScenarioConfig, ScenarioRun } from '../../models/scenario.js';
+
+/** One CSV row: unit-suffixed columns. */
+export type Row = Record<string, number | string>;
+
+/** A sweep axis: a scenario path, its values, and the CSV column that shows the value. */
+export interface Axis {
+  readonly path: string;
+  readonly values: readonly unknown[];
+  readonly column: string;
+}
+
+/** One parameter point: its scenario and its axis values. */
+export interface Point {
+  readonly scenario: ScenarioConfig;
+  readonly label: Row;
+}
+
+/** What one (point, replication) task returns. */
+export interface TaskOutput {
+  readonly row: Row;
+  readonly series: Row[];
+  readonly fingerprint: string;
+  readonly events: number;
+}
+
+/** A Vega-Lite plot written as `<name>.vl.json` and `<name>.svg`. */
+export interface Plot {
+  readonly name: string;
+  readonly title: string;
+  readonly spec: Record<string, unknown>;
+}
+
+/** Summary of every point: means with confidence intervals per metric. */
+export interface PointSummary {
+  readonly label: Row;
+  readonly runs: number;
+  /** metric → [mean, half-width of the 95 % CI]. */
+  readonly stats: Record<string, [number, number]>;
+}
+
+export interface ExperimentDef {
+  readonly name: string;
+  /** The question, one line. */
+  readonly question: string;
+  base(quick: boolean): ScenarioConfig;
+  axes(quick: boolean): Axis[];
+  runs(quick: boolean): number;
+  /** Installs probes before the run; what it returns is handed to `measure`. */
+  prepare?(run: ScenarioRun, point: Point): unknown;
+  /** Metric columns of one run (after it ran). */
+  measure(run: ScenarioRun, point: Point, probe: unknown): Row;
+  /** Time-series rows of one run (default: the scenario's samples). */
+  series?(run: ScenarioRun, point: Point): Row[];
+  /** Plots and the few lines of summary.md that answer the question. */
+  summarize(
+    points: PointSummary[],
+    results: { point: number; run: number; row: Row; series: Row[] }[],
+  ): { answer: string[]; plots: Plot[] };
+}

@@ -1,0 +1,263 @@
+// Runs an experiment: resolves its config, plans (point, run) tasks, runs them on worker
+// threads (or one shard of them), and writes params.json, results.csv, summary.csv,
+// series.csv, plots and summary.md. Task results are kept as they finish, so `--resume`
+// completes an interrupted run; shards are merged by `mergeRuns`.
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execSync } from 'node:child_process';
+import { produce } from 'immer';
+import {
+  ConfigError,
+  confidenceInterval,
+  planTasks,
+  runTasks,
+  selectShard,
+  type RunnerRef,
+  type Shard,
+  type Task,
+  type TaskResult,
+} from '../../sim/index.js';
+import { setScenarioPath, validateScenario, type ScenarioConfig } from '../../models/scenario.js';
+import { EXPERIMENTS } from '../registry.js';
+import type { ExperimentDef, Point, PointSummary, Row, TaskOutput } from './experiment.js';
+import type { TaskInput } from './task.js';
+import { columnsOf, renderSvg, toCsv, writeAtomic } from './output.js';
+
+const RUNNER: RunnerRef = { module: new URL('./task.ts', import.meta.url).href, exportName: 'runTask' };
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly runs?: number;
+  readonly jobs: number;
+  readonly out: string;
+  readonly quick: boolean;
+  readonly sets: readonly [string, unknown][];
+  readonly config?: ScenarioConfig;
+  readonly shard?: Shard;
+  readonly resume: boolean;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export function experiment(name: string): ExperimentDef {
+  const e = EXPERIMENTS[name];
+  if (e === undefined)
+    throw new ConfigError('experiment', name, `must be one of ${Object.keys(EXPERIMENTS).join(', ')}`);
+  return e;
+}
+
+/** The base scenario of a run: the experiment's (or --config), with --set applied. */
+function baseScenario(exp: ExperimentDef, opts: Pick<RunOptions, 'quick' | 'sets' | 'config'>): ScenarioConfig {
+  let base = opts.config ?? exp.base(opts.quick);
+  for (const [path, value] of opts.sets) base = setScenarioPath(base, path, value);
+  return base;
+}
+
+/** The parameter points of a run: the base scenario (or --config), --set applied, swept. */
+export function planPoints(exp: ExperimentDef, opts: Pick<RunOptions, 'quick' | 'sets' | 'config'>): Point[] {
+  const base = baseScenario(exp, opts);
+  validateScenario(base);
+  let points: Point[] = [{ scenario: base, label: {} }];
+  for (const axis of exp.axes(opts.quick)) {
+    // A --set on a swept path pins that axis to the given value.
+    const pinned = opts.sets.find(([p]) => p === axis.path);
+    const values = pinned ? [pinned[1]] : axis.values;
+    points = points.flatMap((p) =>
+      values.map((v) => ({
+        scenario: setScenarioPath(p.scenario, axis.path, v),
+        label: produce(p.label, (d) => void (d[axis.column] = typeof v === 'number' ? v : String(v))),
+      })),
+    );
+  }
+  for (const p of points) validateScenario(p.scenario);
+  return points;
+}
+
+function gitCommit(): string {
+  try {
+    return execSync('git rev-parse HEAD', {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      cwd: new URL('../..', import.meta.url),
+    })
+      .toString()
+      .trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+}
+
+/** Runs (one shard of) an experiment into `opts.out`; returns the summary lines. */
+export async function runExperiment(name: string, opts: RunOptions): Promise<string[]> {
+  const exp = experiment(name);
+  const points = planPoints(exp, opts);
+  const runs = opts.runs ?? exp.runs(opts.quick);
+  const all = planTasks<TaskInput>(
+    points.map((point) => ({ experiment: name, point })),
+    runs,
+  );
+  const mine = opts.shard ? selectShard(all, opts.shard) : all;
+  const params = {
+    experiment: name,
+    question: exp.question,
+    seed: opts.seed,
+    runs,
+    quick: opts.quick,
+    sets: Object.fromEntries(opts.sets),
+    points: points.map((p) => p.label),
+    base: baseScenario(exp, opts),
+    package: packageVersion(),
+    commit: gitCommit(),
+    node: process.version,
+  };
+  const paramsText = JSON.stringify(params, null, 2) + '\n';
+  const paramsPath = join(opts.out, 'params.json');
+  if (opts.resume && existsSync(paramsPath)) {
+    const old = JSON.parse(readFileSync(paramsPath, 'utf8')) as typeof params;
+    if (JSON.stringify({ ...old, commit: '', node: '' }) !== JSON.stringify({ ...params, commit: '', node: '' })) {
+      throw new ConfigError(
+        'resume',
+        opts.out,
+        'holds a run with other parameters; use another --out or drop --resume',
+      );
+    }
+  }
+  writeAtomic(paramsPath, paramsText);
+  const doneDir = join(opts.out, 'tasks');
+  mkdirSync(doneDir, { recursive: true });
+  const done = new Map<number, TaskResult<TaskOutput>>();
+  if (opts.resume) {
+    for (const f of readdirSync(doneDir)) {
+      if (!/^\d+\.json$/.test(f)) continue;
+      const r = JSON.parse(readFileSync(join(doneDir, f), 'utf8')) as TaskResult<TaskOutput>;
+      done.set(r.index, r);
+    }
+  }
+  const todo: Task<TaskInput>[] = mine.filter((t) => !done.has(t.index));
+  let finished = mine.length - todo.length;
+  await runTasks<TaskInput, TaskOutput>(todo, RUNNER, {
+    seed: opts.seed,
+    jobs: opts.jobs,
+    onResult: (r) => {
+      writeAtomic(join(doneDir, `${r.index}.json`), JSON.stringify(r));
+      done.set(r.index, r as TaskResult<TaskOutput>);
+    },
+    onProgress: () => opts.onProgress?.(++finished, mine.length),
+  });
+  const results = mine.map((t) => done.get(t.index)!);
+  if (opts.shard) {
+    writeAtomic(
+      join(opts.out, `shard-${opts.shard.k}-of-${opts.shard.n}.json`),
+      JSON.stringify({ params, shard: opts.shard, total: all.length, results }) + '\n',
+    );
+    return [
+      `${name}: shard ${opts.shard.k}/${opts.shard.n} done (${results.length} of ${all.length} tasks); merge the shard folders with nfct-sim merge`,
+    ];
+  }
+  return writeOutputs(exp, points, results, opts.out);
+}
+
+/** Writes every output of a complete set of task results; returns the summary lines. */
+export async function writeOutputs(
+  exp: ExperimentDef,
+  points: Point[],
+  results: readonly TaskResult<TaskOutput>[],
+  out: string,
+): Promise<string[]> {
+  const axisCols = Object.keys(points[0]!.label);
+  const rows: Row[] = results.map((r) => ({
+    ...points[r.point]!.label,
+    run: r.run,
+    ...r.result.row,
+    events: r.result.events,
+    fingerprint: r.result.fingerprint,
+  }));
+  writeAtomic(join(out, 'results.csv'), toCsv(rows, columnsOf(rows, [...axisCols, 'run'])));
+  const metricCols = columnsOf(results.map((r) => r.result.row)).filter(
+    (c) => typeof results[0]!.result.row[c] === 'number',
+  );
+  const summaries: PointSummary[] = points.map((p, i) => {
+    const mine = results.filter((r) => r.point === i);
+    const stats: Record<string, [number, number]> = {};
+    for (const c of metricCols) {
+      const ci = confidenceInterval(mine.map((r) => r.result.row[c] as number));
+      stats[c] = [ci.mean, ci.halfWidth];
+    }
+    return { label: p.label, runs: mine.length, stats };
+  });
+  const sumRows: Row[] = summaries.map((s) => {
+    const row: Row = { ...s.label, runs: s.runs };
+    for (const [c, [m, h]] of Object.entries(s.stats)) {
+      row[`${c}_mean`] = m;
+      row[`${c}_ci95`] = Number.isNaN(h) ? '' : h;
+    }
+    return row;
+  });
+  writeAtomic(join(out, 'summary.csv'), toCsv(sumRows, columnsOf(sumRows, [...axisCols, 'runs'])));
+  const seriesRows: Row[] = results.flatMap((r) =>
+    r.result.series.map((s) => ({ ...points[r.point]!.label, run: r.run, ...s })),
+  );
+  if (seriesRows.length > 0)
+    writeAtomic(join(out, 'series.csv'), toCsv(seriesRows, columnsOf(seriesRows, [...axisCols, 'run'])));
+  const { answer, plots } = exp.summarize(
+    summaries,
+    results.map((r) => ({ point: r.point, run: r.run, row: r.result.row, series: r.result.series })),
+  );
+  for (const p of plots) {
+    const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: p.title, ...p.spec };
+    writeAtomic(join(out, `${p.name}.vl.json`), JSON.stringify(spec, null, 2) + '\n');
+    writeAtomic(join(out, `${p.name}.svg`), await renderSvg(spec));
+  }
+  const md = [
+    `# ${exp.name}`,
+    '',
+    `**Question.** ${exp.question}`,
+    '',
+    '**Answer.**',
+    '',
+    ...answer.map((a) => `- ${a}`),
+    '',
+    `Files: results.csv (one row per point and run), summary.csv (means with 95 % confidence intervals)${seriesRows.length ? ', series.csv' : ''}${plots.length ? ', ' + plots.map((p) => `${p.name}.svg`).join(', ') : ''}.`,
+    '',
+  ];
+  writeAtomic(join(out, 'summary.md'), md.join('\n'));
+  return [`${exp.name}: ${exp.question}`, ...answer.map((a) => `  ${a}`)];
+}
+
+/** Merges shard folders of one run into `out`, identical to a single-process run. */
+export async function mergeRuns(dirs: readonly string[], out: string): Promise<string[]> {
+  type ShardFile = {
+    params: Record<string, unknown> & { experiment: string };
+    total: number;
+    results: TaskResult<TaskOutput>[];
+  };
+  const files: ShardFile[] = [];
+  for (const d of dirs) {
+    const names = existsSync(d) ? readdirSync(d).filter((f) => /^shard-\d+-of-\d+\.json$/.test(f)) : [];
+    if (names.length === 0) throw new ConfigError('merge', d, 'must be a folder written by nfct-sim run --shard k/n');
+    for (const f of names) files.push(JSON.parse(readFileSync(join(d, f), 'utf8')) as ShardFile);
+  }
+  const key = (p: Record<string, unknown>): string => JSON.stringify({ ...p, commit: '', node: '' });
+  const first = files[0]!;
+  for (const f of files)
+    if (key(f.params) !== key(first.params))
+      throw new ConfigError('merge', dirs.join(' '), 'holds shards of different runs (their params differ)');
+  const { mergeShards } = await import('../../sim/index.js');
+  const results = mergeShards(
+    files.map((f) => f.results),
+    first.total,
+  );
+  const p = first.params as unknown as {
+    experiment: string;
+    quick: boolean;
+    sets: Record<string, unknown>;
+    base: ScenarioConfig;
+  };
+  const exp = experiment(p.experiment);
+  const points = planPoints(exp, { quick: p.quick, sets: Object.entries(p.sets), config: p.base });
+  writeAtomic(join(out, 'params.json'), JSON.stringify(first.params, null, 2) + '\n');
+  return writeOutputs(exp, points, results, out);
+}

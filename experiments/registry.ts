@@ -1,0 +1,15 @@
+// Every experiment, by name (the order of `nfct-sim list`).
+import type { ExperimentDef } from './lib/experiment.js';
+import { seedStress } from './seed-stress.js';
+import { flush } from './flush.js';
+import { retryDelay } from './retry-delay.js';
+import { reorder } from './reorder.js';
+import { tableFull } from './table-full.js';
+
+export const EXPERIMENTS: Record<string, ExperimentDef> = {
+  [seedStress.name]: seedStress,
+  [flush.name]: flush,
+  [retryDelay.name]: retryDelay,
+  [reorder.name]: reorder,
+  [tableFull.name]: tableFull,
+};

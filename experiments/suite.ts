@@ -1,0 +1,53 @@
+// The main job (`npm start`): quick variants of the headline experiments, results/index.html,
+// and a compact summary on stdout.
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { runExperiment } from './lib/runner.js';
+import { writeAtomic } from './lib/output.js';
+import { EXPERIMENTS } from './registry.js';
+
+export const HEADLINE = ['seed-stress', 'flush', 'retry-delay', 'reorder', 'table-full'];
+
+export async function runSuite(o: {
+  seed: number;
+  jobs: number;
+  out: string;
+  progress: (label: string) => { update(d: number, t: number): void; stop(): void };
+}): Promise<string> {
+  const names = HEADLINE.filter((n) => n in EXPERIMENTS);
+  const lines: string[] = [];
+  for (const name of names) {
+    const bar = o.progress(name);
+    const summary = await runExperiment(name, {
+      seed: o.seed,
+      jobs: o.jobs,
+      out: join(o.out, name),
+      quick: true,
+      sets: [],
+      resume: false,
+      onProgress: (d, t) => bar.update(d, t),
+    });
+    bar.stop();
+    lines.push(...summary, '');
+  }
+  writeAtomic(join(o.out, 'index.html'), indexHtml(o.out, names));
+  lines.push(`Written to ${o.out} (open ${join(o.out, 'index.html')}).`);
+  return lines.join('\n');
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A static page with every experiment's answer and plots. */
+export function indexHtml(out: string, names: readonly string[]): string {
+  const sections = names.map((n) => {
+    const md = readFileSync(join(out, n, 'summary.md'), 'utf8');
+    const svgs = [...md.matchAll(/([a-z0-9-]+)\.svg/g)].map((m) => m[1]!);
+    const body = md
+      .split('\n')
+      .filter((l) => l.startsWith('- ') || l.startsWith('**Question'))
+      .map((l) => (l.startsWith('- ') ? `<li>${esc(l.slice(2))}</li>` : `<p>${esc(l.replace(/\*\*/g, ''))}</p>`))
+      .join('\n');
+    return `<section><h2>${esc(n)}</h2>${body.replace(/(<li>[\s\S]*<\/li>)/, '<ul>$1</ul>')}${svgs.map((s) => `<p><img src="${n}/${s}.svg" alt="${esc(n)} ${s}"></p>`).join('')}<p><a href="${n}/results.csv">results.csv</a> · <a href="${n}/summary.csv">summary.csv</a> · <a href="${n}/params.json">params.json</a></p></section>`;
+  });
+  return `<!doctype html><html><head><meta charset="utf-8"><title>nfct-sim results</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}img{max-width:100%}</style></head><body><h1>nfct-sim results</h1>${sections.join('\n')}</body></html>\n`;
+}

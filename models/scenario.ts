@@ -1,0 +1,243 @@
+// A scenario = kernel preset (+ overrides) + listeners + workloads + administrator actions, as
+// one validated config. `runScenario` builds the world, runs it, samples time series and
+// returns what every experiment needs.
+import { produce, type Draft } from 'immer';
+import {
+  checkInt,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  ConfigError,
+  s as seconds,
+  setPath,
+  type Actor,
+  type Ctx,
+} from '../sim/index.js';
+import { validateKernel, type KernelConfig } from './kernel/config.js';
+import { validateListener, type ListenerConfig } from './listeners/config.js';
+import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
+import { preset } from './presets.js';
+import { flowGenerator, validateWorkload, type WorkloadConfig } from './workloads/flows.js';
+import { buildWorld, KERNEL_ID, type World } from './world.js';
+
+/** Administrator actions at given times. */
+export type ActionConfig =
+  | { readonly atS: number; readonly kind: 'flush' }
+  | { readonly atS: number; readonly kind: 'dump' }
+  | { readonly atS: number; readonly kind: 'delete'; readonly tuple: number }
+  | {
+      readonly atS: number;
+      readonly kind: 'sysctl';
+      readonly name: 'max' | 'eventsSysctl' | 'retryTimeoutS';
+      readonly value: number;
+    }
+  | { readonly atS: number; readonly kind: 'listener-stop' | 'listener-start' | 'failover'; readonly listener: number };
+
+/** A scenario as written by users: a preset name plus overrides. */
+export interface ScenarioConfig {
+  readonly preset: string;
+  /** Fields of the preset's kernel config to override. */
+  readonly kernel: Partial<KernelConfig>;
+  /** Fields of the preset's netlink config to override. */
+  readonly netlink: Partial<NetlinkKernelConfig>;
+  readonly listeners: readonly ListenerConfig[];
+  readonly workloads: readonly WorkloadConfig[];
+  readonly actions: readonly ActionConfig[];
+  /** Simulated time to run (the run ends earlier if nothing is left to do). */
+  readonly durationS: number;
+  /** Period of the time-series samples in ms (0: no series). */
+  readonly sampleMs: number;
+}
+
+const SCENARIO_KEYS = ['preset', 'kernel', 'netlink', 'listeners', 'workloads', 'actions', 'durationS', 'sampleMs'];
+const ACTION_KINDS = ['flush', 'dump', 'delete', 'sysctl', 'listener-stop', 'listener-start', 'failover'] as const;
+
+/** Preset plus overrides, merged (one level deep for `timeouts` and `latency` too). */
+export function resolveScenario(sc: ScenarioConfig): { kernel: KernelConfig; netlink: NetlinkKernelConfig } {
+  const p = preset(sc.preset);
+  const kernel = produce(p.kernel, (d) => {
+    deepAssign(d as unknown as Record<string, unknown>, sc.kernel as Record<string, unknown>, 'kernel');
+  });
+  const netlink = produce(p.netlink, (d) => {
+    deepAssign(d as unknown as Record<string, unknown>, sc.netlink as Record<string, unknown>, 'netlink');
+  });
+  return { kernel, netlink };
+}
+
+function deepAssign(target: Record<string, unknown>, src: Record<string, unknown>, path: string): void {
+  for (const [k, v] of Object.entries(src ?? {})) {
+    if (!(k in target)) throw new ConfigError(`${path}.${k}`, v, 'is not a field of the preset');
+    const cur = target[k];
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      cur !== null &&
+      typeof cur === 'object' &&
+      (v as { kind?: unknown }).kind === undefined
+    ) {
+      deepAssign(cur as Record<string, unknown>, v as Record<string, unknown>, `${path}.${k}`);
+    } else target[k] = v;
+  }
+}
+
+/** Validates a scenario (and the configs it resolves to); returns it typed. */
+export function validateScenario(v: unknown): ScenarioConfig {
+  const o = checkObject('scenario', v, SCENARIO_KEYS);
+  for (const k of SCENARIO_KEYS) if (!(k in o)) throw new ConfigError(k, undefined, 'is required');
+  if (typeof o.preset !== 'string') throw new ConfigError('preset', o.preset, 'must be a preset name');
+  preset(o.preset);
+  checkObject('kernel', o.kernel, Object.keys(preset(o.preset).kernel));
+  checkObject('netlink', o.netlink, Object.keys(preset(o.preset).netlink));
+  if (!Array.isArray(o.listeners)) throw new ConfigError('listeners', o.listeners, 'must be an array');
+  const nListeners = o.listeners.length;
+  if (!Array.isArray(o.workloads)) throw new ConfigError('workloads', o.workloads, 'must be an array');
+  o.workloads.forEach((w, i) => validateWorkload(w, `workloads[${i}]`));
+  if (!Array.isArray(o.actions)) throw new ConfigError('actions', o.actions, 'must be an array');
+  o.actions.forEach((a, i) => {
+    const kind = checkOneOf(`actions[${i}].kind`, (a as { kind?: unknown })?.kind, ACTION_KINDS);
+    checkNumber(`actions[${i}].atS`, (a as { atS?: unknown }).atS, { min: 0, max: 1e7 });
+    if (kind === 'delete') checkInt(`actions[${i}].tuple`, (a as { tuple?: unknown }).tuple, { min: 0 });
+    if (kind === 'sysctl') {
+      checkOneOf(`actions[${i}].name`, (a as { name?: unknown }).name, ['max', 'eventsSysctl', 'retryTimeoutS']);
+      checkInt(`actions[${i}].value`, (a as { value?: unknown }).value, { min: 0 });
+    }
+    if (kind === 'listener-stop' || kind === 'listener-start' || kind === 'failover') {
+      checkInt(`actions[${i}].listener`, (a as { listener?: unknown }).listener, { min: 0, max: nListeners - 1 });
+    }
+  });
+  checkNumber('durationS', o.durationS, { min: 0.000001, max: 1e7 });
+  checkNumber('sampleMs', o.sampleMs, { min: 0, max: 1e9 });
+  const sc = v as ScenarioConfig;
+  const r = resolveScenario(sc);
+  validateKernel(r.kernel, 'kernel');
+  validateNetlinkKernel(r.netlink, 'netlink');
+  sc.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
+  return sc;
+}
+
+/**
+ * Sets a dotted path of a scenario (`kernel.hz`, `listeners.0.netlinkBufferSize`,
+ * `workloads.0.rateHz`, `preset`). A kernel or netlink path may name any field of the preset;
+ * others must exist already. The value must have the type of the value it replaces.
+ */
+export function setScenarioPath(sc: ScenarioConfig, path: string, value: unknown): ScenarioConfig {
+  return produce(sc, (d: Draft<ScenarioConfig>) => {
+    const [head, ...rest] = path.split('.');
+    if ((head === 'kernel' || head === 'netlink') && rest.length > 0) {
+      const resolved = resolveScenario(sc)[head] as unknown as Record<string, unknown>;
+      let cur: unknown = resolved;
+      for (const k of rest) {
+        if (cur === null || typeof cur !== 'object' || !(k in (cur as object)))
+          throw new ConfigError(path, value, 'is not a config path');
+        cur = (cur as Record<string, unknown>)[k];
+      }
+      checkSameType(path, cur, value);
+      let o = d[head] as Record<string, unknown>;
+      for (const k of rest.slice(0, -1)) {
+        if (typeof o[k] !== 'object' || o[k] === null)
+          o[k] = structuredClone((resolved as Record<string, unknown>)[k] ?? {});
+        o = o[k] as Record<string, unknown>;
+      }
+      o[rest[rest.length - 1]!] = value;
+      return;
+    }
+    let cur: unknown = sc;
+    for (const k of path.split('.')) {
+      if (cur === null || typeof cur !== 'object' || !(k in (cur as object)))
+        throw new ConfigError(path, value, 'is not a config path');
+      cur = (cur as Record<string, unknown>)[k];
+    }
+    checkSameType(path, cur, value);
+    setPath(d as object, path, value);
+  });
+}
+
+function checkSameType(path: string, old: unknown, value: unknown): void {
+  const kind = (x: unknown): string => (Array.isArray(x) ? 'array' : x === null ? 'null' : typeof x);
+  if (kind(old) !== kind(value))
+    throw new ConfigError(path, value, `must be a ${kind(old)} (like ${JSON.stringify(old)})`);
+}
+
+/** One time-series sample. */
+export interface Sample {
+  readonly tS: number;
+  readonly count: number;
+  readonly hashed: number;
+  readonly parked: number;
+  readonly drops: number;
+  readonly earlyDrops: number;
+  /** Per listener: queued skbs and messages received so far. */
+  readonly queued: readonly number[];
+  readonly received: readonly number[];
+}
+
+function sampler(w: World, periodNs: number, out: Sample[]): Actor<{ kind: 'sample' }> {
+  const take = (ctx: Ctx): void => {
+    const v = w.kernel.view;
+    out.push({
+      tS: ctx.now / 1e9,
+      count: v.table.count,
+      hashed: v.hashedCount(),
+      parked: v.parkedCount(),
+      drops: v.stats.drop,
+      earlyDrops: v.stats.early_drop,
+      queued: w.listeners.map((l) => l.socket.queueLength),
+      received: w.listeners.map((l) => l.stats.received.new + l.stats.received.update + l.stats.received.destroy),
+    });
+  };
+  return {
+    init: (ctx) => ctx.send(ctx.self, { kind: 'sample' }),
+    receive(_m, ctx) {
+      take(ctx);
+      ctx.send(ctx.self, { kind: 'sample' }, periodNs);
+    },
+  };
+}
+
+/** A built, not yet run, scenario. */
+export interface ScenarioRun {
+  readonly world: World;
+  readonly series: Sample[];
+  /** Runs to the scenario's duration. */
+  run(): void;
+}
+
+/** Builds the world of a scenario with its workloads, actions and sampler. */
+export function buildScenario(
+  sc: ScenarioConfig,
+  rs: { seed: number; run: number },
+  opts: { truth?: boolean; trace?: import('../sim/index.js').TraceSink } = {},
+): ScenarioRun {
+  validateScenario(sc);
+  const { kernel, netlink } = resolveScenario(sc);
+  const world = buildWorld({ kernel, netlink, listeners: sc.listeners }, rs, {
+    truth: opts.truth ?? true,
+    ...(opts.trace ? { trace: opts.trace } : {}),
+  });
+  const { sim } = world;
+  sc.workloads.forEach((wl, i) => sim.spawn(`workload/${wl.kind}-${i}`, flowGenerator(wl, KERNEL_ID)));
+  for (const a of sc.actions) {
+    const at = seconds(a.atS);
+    if (a.kind === 'flush') sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, at);
+    else if (a.kind === 'dump') sim.send(KERNEL_ID, { kind: 'dump' }, at);
+    else if (a.kind === 'delete') sim.send(KERNEL_ID, { kind: 'delete', tuple: a.tuple, portid: 4242 }, at);
+    else if (a.kind === 'sysctl') sim.send(KERNEL_ID, { kind: 'sysctl', name: a.name, value: a.value }, at);
+    else if (a.kind === 'failover') sim.send(`sync/backup-${a.listener}`, { kind: 'failover' }, at);
+  }
+  // Listener start/stop: small actors that (un)subscribe the socket at their time.
+  sc.actions.forEach((a) => {
+    if (a.kind !== 'listener-stop' && a.kind !== 'listener-start') return;
+    const l = world.listeners[a.listener]!;
+    sim.spawn(`admin/${a.kind}-${a.listener}-${a.atS}`.replace(/[^A-Za-z0-9_./-]/g, '_'), {
+      init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'go' }, seconds(a.atS)),
+      receive() {
+        if (a.kind === 'listener-stop') world.family.remove(l.socket);
+        else world.family.add(l.socket);
+      },
+    });
+  });
+  const series: Sample[] = [];
+  if (sc.sampleMs > 0) sim.spawn('probe/sampler', sampler(world, Math.round(sc.sampleMs * 1e6), series));
+  return { world, series, run: () => void sim.run({ until: seconds(sc.durationS) }) };
+}

@@ -1,0 +1,179 @@
+// Flow generators: short UDP exchanges (DNS-like request, optional reply and stream packets),
+// one-packet UDP flows (replyProb 0), and TCP connections through their life cycle, with
+// constant, Poisson or on/off arrivals and a tuple space that makes tuples come back (which is
+// where an old DESTROY meets a new NEW).
+import type { Actor, Ctx, Stream } from '../../sim/index.js';
+import { checkInt, checkNumber, checkObject, checkOneOf, ConfigError, s as seconds } from '../../sim/index.js';
+import type { PacketMsg } from '../kernel/conntrack.js';
+import { TCPF } from '../kernel/trackers.js';
+
+/** A lifetime distribution in seconds. */
+export type Lifetime =
+  | { readonly kind: 'constant'; readonly s: number }
+  | { readonly kind: 'exponential'; readonly meanS: number }
+  | { readonly kind: 'pareto'; readonly alpha: number; readonly minS: number }
+  | { readonly kind: 'lognormal'; readonly mu: number; readonly sigma: number };
+
+export interface WorkloadConfig {
+  readonly kind: 'udp' | 'tcp';
+  readonly arrivals: 'constant' | 'poisson' | 'onoff';
+  /** Flow arrivals per second (while on). */
+  readonly rateHz: number;
+  /** On/off bursts: seconds on, seconds off. */
+  readonly onS: number;
+  readonly offS: number;
+  readonly startS: number;
+  readonly stopS: number;
+  /** Stop after this many flows (0: no limit). */
+  readonly flows: number;
+  /** Distinct tuples; flow k uses tuple k mod tupleSpace (0: every flow has its own). */
+  readonly tupleSpace: number;
+  /** First tuple number (even; tuple ^ 1 is the reply direction). */
+  readonly tupleBase: number;
+  /** UDP: probability that the request gets a reply. */
+  readonly replyProb: number;
+  readonly replyDelayUs: number;
+  /** UDP: packets after the reply, one every replyDelayUs (a stream). */
+  readonly extraPackets: number;
+  /** TCP: gap between consecutive packets. */
+  readonly tcpGapUs: number;
+  /** TCP: time from the handshake to the close. */
+  readonly tcpLifetime: Lifetime;
+  /** TCP: how the connection ends ('none': it is left established). */
+  readonly tcpClose: 'fin' | 'rst' | 'none';
+}
+
+export const DEFAULT_WORKLOAD: WorkloadConfig = {
+  kind: 'udp',
+  arrivals: 'poisson',
+  rateHz: 1000,
+  onS: 1,
+  offS: 1,
+  startS: 0,
+  stopS: 10,
+  flows: 0,
+  tupleSpace: 0,
+  tupleBase: 1_000_000,
+  replyProb: 1,
+  replyDelayUs: 500,
+  extraPackets: 0,
+  tcpGapUs: 200,
+  tcpLifetime: { kind: 'exponential', meanS: 1 },
+  tcpClose: 'fin',
+};
+
+const KEYS = Object.keys(DEFAULT_WORKLOAD);
+
+export function validateWorkload(v: unknown, path: string): WorkloadConfig {
+  const o = checkObject(path, v, KEYS);
+  for (const k of KEYS) if (!(k in o)) throw new ConfigError(`${path}.${k}`, undefined, 'is required');
+  checkOneOf(`${path}.kind`, o.kind, ['udp', 'tcp']);
+  checkOneOf(`${path}.arrivals`, o.arrivals, ['constant', 'poisson', 'onoff']);
+  checkNumber(`${path}.rateHz`, o.rateHz, { min: 1e-6, max: 1e8 });
+  checkNumber(`${path}.onS`, o.onS, { min: 1e-6, max: 1e6 });
+  checkNumber(`${path}.offS`, o.offS, { min: 0, max: 1e6 });
+  const start = checkNumber(`${path}.startS`, o.startS, { min: 0, max: 1e7 });
+  checkNumber(`${path}.stopS`, o.stopS, { min: start, max: 1e7 });
+  checkInt(`${path}.flows`, o.flows, { min: 0, max: 1e9 });
+  checkInt(`${path}.tupleSpace`, o.tupleSpace, { min: 0, max: 2 ** 29 });
+  const base = checkInt(`${path}.tupleBase`, o.tupleBase, { min: 0, max: 2 ** 30 });
+  if (base % 2 !== 0)
+    throw new ConfigError(`${path}.tupleBase`, base, 'must be even (tuple ^ 1 is the reply direction)');
+  checkNumber(`${path}.replyProb`, o.replyProb, { min: 0, max: 1 });
+  checkNumber(`${path}.replyDelayUs`, o.replyDelayUs, { min: 0, max: 1e9 });
+  checkInt(`${path}.extraPackets`, o.extraPackets, { min: 0, max: 1e6 });
+  checkNumber(`${path}.tcpGapUs`, o.tcpGapUs, { min: 0, max: 1e9 });
+  const lt = o.tcpLifetime as { kind?: unknown } | null;
+  const lk = checkOneOf(`${path}.tcpLifetime.kind`, lt?.kind, ['constant', 'exponential', 'pareto', 'lognormal']);
+  const l = checkObject(
+    `${path}.tcpLifetime`,
+    lt,
+    {
+      constant: ['kind', 's'],
+      exponential: ['kind', 'meanS'],
+      pareto: ['kind', 'alpha', 'minS'],
+      lognormal: ['kind', 'mu', 'sigma'],
+    }[lk],
+  );
+  for (const [k, val] of Object.entries(l))
+    if (k !== 'kind') checkNumber(`${path}.tcpLifetime.${k}`, val, { min: k === 'mu' ? -50 : 0, max: 1e7 });
+  checkOneOf(`${path}.tcpClose`, o.tcpClose, ['fin', 'rst', 'none']);
+  return v as WorkloadConfig;
+}
+
+function lifetimeS(l: Lifetime, rng: Stream): number {
+  switch (l.kind) {
+    case 'constant':
+      return l.s;
+    case 'exponential':
+      return rng.exponential(l.meanS);
+    case 'pareto':
+      return rng.pareto(l.alpha, l.minS);
+    case 'lognormal':
+      return rng.lognormal(l.mu, l.sigma);
+  }
+}
+
+/**
+ * The flow generator actor: one engine event per arrival plus one per packet. Packets go to
+ * `kernelId` with their delays; draws come from `<id>/arrivals`, `<id>/replies`, `<id>/lifetimes`.
+ */
+export function flowGenerator(cfg: WorkloadConfig, kernelId: string): Actor<{ readonly kind: 'arrive' }> {
+  let k = 0;
+  let arrivals!: Stream;
+  let replies!: Stream;
+  let lifetimes!: Stream;
+  let kernel = -1;
+  const stopNs = seconds(cfg.stopS);
+  const gapNs = (): number => {
+    const mean = 1e9 / cfg.rateHz;
+    return Math.max(1, Math.round(cfg.arrivals === 'constant' ? mean : arrivals.exponential(mean)));
+  };
+  const udp = (ctx: Ctx, tuple: number, at: number): void =>
+    void ctx.send<PacketMsg>(kernel, { kind: 'packet', tuple, proto: 'udp' }, at);
+  const tcp = (ctx: Ctx, tuple: number, flags: number, at: number): void =>
+    void ctx.send<PacketMsg>(kernel, { kind: 'packet', tuple, proto: 'tcp', flags }, at);
+  return {
+    init(ctx: Ctx) {
+      arrivals = ctx.stream('arrivals');
+      replies = ctx.stream('replies');
+      lifetimes = ctx.stream('lifetimes');
+      kernel = ctx.ref(kernelId);
+      ctx.send(ctx.self, { kind: 'arrive' }, seconds(cfg.startS));
+    },
+    receive(_m, ctx: Ctx) {
+      if (ctx.now >= stopNs || (cfg.flows > 0 && k >= cfg.flows)) return;
+      const tuple = cfg.tupleBase + 2 * (cfg.tupleSpace > 0 ? k % cfg.tupleSpace : k);
+      k++;
+      ctx.count('workload.flows');
+      if (cfg.kind === 'udp') {
+        udp(ctx, tuple, 0);
+        if (cfg.replyProb > 0 && replies.next() < cfg.replyProb) {
+          const d = Math.round(cfg.replyDelayUs * 1e3);
+          udp(ctx, tuple ^ 1, d);
+          for (let i = 1; i <= cfg.extraPackets; i++) udp(ctx, i % 2 ? tuple : tuple ^ 1, d * (i + 1));
+        }
+      } else {
+        const g = Math.round(cfg.tcpGapUs * 1e3);
+        tcp(ctx, tuple, TCPF.SYN, 0);
+        tcp(ctx, tuple ^ 1, TCPF.SYN | TCPF.ACK, g);
+        tcp(ctx, tuple, TCPF.ACK, 2 * g);
+        const end = 2 * g + Math.round(lifetimeS(cfg.tcpLifetime, lifetimes) * 1e9);
+        if (cfg.tcpClose === 'fin') {
+          tcp(ctx, tuple, TCPF.FIN, end + g);
+          tcp(ctx, tuple ^ 1, TCPF.FIN | TCPF.ACK, end + 2 * g);
+          tcp(ctx, tuple, TCPF.ACK, end + 3 * g);
+        } else if (cfg.tcpClose === 'rst') tcp(ctx, tuple, TCPF.RST, end + g);
+      }
+      let next = gapNs();
+      if (cfg.arrivals === 'onoff') {
+        // Shift arrivals that would fall into an off period to the start of the next on period.
+        const period = seconds(cfg.onS + cfg.offS);
+        const t = ctx.now + next - seconds(cfg.startS);
+        const phase = t % period;
+        if (phase >= seconds(cfg.onS)) next += period - phase;
+      }
+      ctx.send(ctx.self, { kind: 'arrive' }, next);
+    },
+  };
+}
