@@ -5,6 +5,9 @@ import { flush } from './flush.js';
 import { retryDelay } from './retry-delay.js';
 import { reorder } from './reorder.js';
 import { tableFull } from './table-full.js';
+import { eras } from './eras.js';
+import { bufferSize } from './buffer-size.js';
+import { failover } from './failover.js';
 
 export const EXPERIMENTS: Record<string, ExperimentDef> = {
   [seedStress.name]: seedStress,
@@ -12,4 +15,7 @@ export const EXPERIMENTS: Record<string, ExperimentDef> = {
   [retryDelay.name]: retryDelay,
   [reorder.name]: reorder,
   [tableFull.name]: tableFull,
+  [eras.name]: eras,
+  [bufferSize.name]: bufferSize,
+  [failover.name]: failover,
 };

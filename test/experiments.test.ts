@@ -35,6 +35,20 @@ const TINY: Record<string, [string, unknown][]> = {
     ['workloads.0.stopS', 60],
     ['durationS', 70],
   ],
+  eras: [
+    ['workloads.0.stopS', 4],
+    ['actions.0.atS', 2],
+    ['durationS', 20],
+  ],
+  'buffer-size': [
+    ['workloads.0.stopS', 2],
+    ['durationS', 40],
+  ],
+  failover: [
+    ['workloads.0.stopS', 5],
+    ['actions.0.atS', 5],
+    ['durationS', 5.5],
+  ],
 };
 
 async function tiny(name: string, out: string, jobs = 1): Promise<string[]> {
@@ -106,4 +120,26 @@ test('reorder: tuple-only keys (1.4.7) wrongly delete live entries; tuple+ID key
   t.true(rows.every((r) => Number(r.wrong_deletes_146) === 0));
   t.true(rows.some((r) => Number(r.wrong_deletes_147) > 0));
   t.true(rows.every((r) => Number(r.wrong_deletes_147) <= Number(r.successor_new_first)));
+});
+
+test('failover: without link loss FT-FW and NOTRACK commit the same; with loss NOTRACK loses replication messages', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'nfct-exp-'));
+  await tiny('failover', out);
+  const rows = csv(join(out, 'results.csv'));
+  const key = (r: Record<string, string>): string => `${r.reliable}/${r.run}`;
+  const at = (mode: string, loss: string) =>
+    new Map(rows.filter((r) => r.mode === mode && r.link_loss === loss).map((r) => [key(r), r]));
+  for (const [k, r] of at('notrack', '0')) {
+    t.is(r.ghosts, at('ftfw', '0').get(k)!.ghosts);
+    t.is(r.missing, at('ftfw', '0').get(k)!.missing);
+  }
+  t.true([...at('notrack', '0.05').values()].every((r) => Number(r.link_lost) > 0));
+});
+
+test('buffer-size: a bigger buffer never loses more events (same seed, common random numbers)', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'nfct-exp-'));
+  await tiny('buffer-size', out);
+  const s = csv(join(out, 'summary.csv')).filter((r) => r.reliable === 'false');
+  const loss = s.map((r) => Number(r.loss_fraction_mean));
+  for (let i = 1; i < loss.length; i++) t.true(loss[i]! <= loss[i - 1]! + 1e-9, `${loss}`);
 });
