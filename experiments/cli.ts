@@ -13,7 +13,9 @@ import { demo } from './demo.js';
 import { EXPERIMENTS } from './registry.js';
 import { experiment, mergeRuns, planPoints, runExperiment } from './lib/runner.js';
 import { checkWritable } from './lib/output.js';
-import { runSuite } from './suite.js';
+import { runSuite, writeReport } from './suite.js';
+import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
+import { fixtureScenario, traceScenario } from './fixture.js';
 
 function intOption(name: string, min: number) {
   return (v: string): number => {
@@ -198,6 +200,41 @@ export function buildCli(): Command {
     .action(async (o: { seed: number; jobs: number; out: string; quiet: boolean }) => {
       checkWritable(o.out);
       console.log(await runSuite({ ...o, out: resolve(o.out), progress: (label) => progress(o.quiet, label) }));
+    });
+
+  const scenarioArg = (v: string): ScenarioConfig => (v.endsWith('.json') ? readConfig(v) : namedScenario(v).scenario);
+  program
+    .command('trace')
+    .description('run a scenario with a JSON Lines event trace; prints its fingerprint')
+    .argument('<scenario>', `a named scenario (${SCENARIO_NAMES.join(', ')}) or a scenario JSON file`)
+    .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
+    .option('--out <dir>', 'output folder', 'results/trace')
+    .action((name: string, o: { seed: number; out: string }) => {
+      const sc = scenarioArg(name);
+      checkWritable(o.out);
+      const r = traceScenario(sc, o.seed, resolve(o.out));
+      console.log(`fingerprint ${r.fingerprint} (${r.events} events) → ${r.path}`);
+    });
+
+  program
+    .command('fixture')
+    .description('what each listener receives, message by message (JSON Lines; schema in docs/fixtures.md)')
+    .argument('<scenario>', `a named scenario (${SCENARIO_NAMES.join(', ')}) or a scenario JSON file`)
+    .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
+    .option('--out <dir>', 'output folder', 'results/fixture')
+    .action((name: string, o: { seed: number; out: string }) => {
+      const sc = scenarioArg(name);
+      checkWritable(o.out);
+      const r = fixtureScenario(sc, o.seed, resolve(o.out));
+      console.log(`${r.lines} lines → ${r.path} (fingerprint ${r.fingerprint})`);
+    });
+
+  program
+    .command('report')
+    .description('a static HTML page with every plot and table of a results folder')
+    .argument('<dir>', 'a folder written by run or suite')
+    .action((dir: string) => {
+      console.log(`written ${writeReport(resolve(dir))}`);
     });
 
   program

@@ -207,12 +207,13 @@ export interface ScenarioRun {
 export function buildScenario(
   sc: ScenarioConfig,
   rs: { seed: number; run: number },
-  opts: { truth?: boolean; trace?: import('../sim/index.js').TraceSink } = {},
+  opts: { truth?: boolean; logs?: boolean; trace?: import('../sim/index.js').TraceSink } = {},
 ): ScenarioRun {
   validateScenario(sc);
   const { kernel, netlink } = resolveScenario(sc);
   const world = buildWorld({ kernel, netlink, listeners: sc.listeners }, rs, {
     truth: opts.truth ?? true,
+    logs: opts.logs ?? true,
     ...(opts.trace ? { trace: opts.trace } : {}),
   });
   const { sim } = world;

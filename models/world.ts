@@ -34,7 +34,7 @@ export interface World {
 export function buildWorld(
   cfg: WorldConfig,
   rs: { seed: number; run: number },
-  opts: { fingerprint?: boolean; trace?: TraceSink; truth?: boolean } = {},
+  opts: { fingerprint?: boolean; trace?: TraceSink; truth?: boolean; logs?: boolean } = {},
 ): World {
   validateKernel(cfg.kernel, 'kernel');
   validateNetlinkKernel(cfg.netlink, 'netlink');
@@ -53,7 +53,7 @@ export function buildWorld(
   cfg.listeners.forEach((l, i) => {
     const id = `listener/${l.kind}-${i}`;
     const backupId = l.kind === 'conntrackd' && l.sync.mode !== 'none' ? `sync/backup-${i}` : undefined;
-    const m = listener(id, l, family, cfg.netlink, kernel.view, backupId);
+    const m = listener(id, l, family, cfg.netlink, kernel.view, backupId, opts.logs ?? true);
     sim.spawn(id, m);
     listeners.push(m);
     listenerIds.push(id);

@@ -3,6 +3,7 @@
 import { bareRun, engineRun, type Measured } from './engine.js';
 import { engineHold, lazyHeapHold } from './hold.js';
 import { benchKernel, type KernelBench } from './kernel.js';
+import { benchFlush, type FlushBench } from './flush1m.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +25,19 @@ const benches: Record<string, () => void> = {
         `  ${p.padEnd(13)} entries ${r.entries}  heap ${r.bytesPerEntry.toFixed(0)} B/entry (typed arrays ${r.tableBytesPerEntry.toFixed(0)} B)  ${fmt(r.packetsPerSecond)} packets   (targets <= 300 B, >= 1 M/s)`,
       );
     }
+  },
+  'flush-1m'() {
+    console.log('flush-1m: 1,000,000 entries, conntrack -F, reliable conntrackd with NetlinkBufferSize 2048');
+    for (const p of ['linux-2.6.31', 'linux-6.18']) {
+      const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'flush-one', p], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const r = JSON.parse(out) as FlushBench;
+      console.log(
+        `  ${p.padEnd(13)} ${r.entries} flushed, drained ${r.drainedS.toFixed(0)} s simulated; wall ${r.wallS.toFixed(1)} s, ${r.events} events, ${fmt(r.events / r.wallS)} events, peak RSS ${r.peakRssMiB.toFixed(0)} MiB   (targets < 60 s, < 1536 MiB)`,
+      );
+    }
+  },
+  'flush-one'() {
+    console.log(JSON.stringify(benchFlush(process.argv[3]!, 1_000_000)));
   },
   'kernel-one'() {
     console.log(JSON.stringify(benchKernel(process.argv[3]!, 1_000_000, 3_000_000)));
@@ -73,7 +87,7 @@ const benches: Record<string, () => void> = {
   },
 };
 
-const names = process.argv[2] === 'kernel-one' ? ['kernel-one'] : process.argv.slice(2);
+const names = process.argv[2] === 'kernel-one' || process.argv[2] === 'flush-one' ? [process.argv[2]] : process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benches));
 if (names.length === 0 || unknown.length > 0) {
   console.error(

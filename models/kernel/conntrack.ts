@@ -10,7 +10,7 @@
 // - Kernel timers fire on jiffy ticks (plus the configured scheduling latency); the timer
 //   wheel's coarser granularity for long timeouts (≥ 4.8) is not modelled.
 import type { Actor, Counter, Ctx, Stream, Timer } from '../../sim/index.js';
-import { EventQueue, jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
+import { jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
 import type { KernelConfig } from './config.js';
 import {
   BITS_E0,
@@ -34,6 +34,7 @@ import {
   TCP,
   mix32,
 } from './table.js';
+import { TimerWheel } from './timer-wheel.js';
 import { TCPF, tcpClosing, trackTcp, trackUdp, type TrackResult } from './trackers.js';
 
 /** A packet for the conntrack hooks. */
@@ -84,6 +85,7 @@ export interface CtStats {
   search_restart: number;
 }
 
+const COUNTER_NAMES = ['retries', 'expired', 'parked', 'redelivered', 'flushed', 'ecache_work_runs', 'gc_runs', 'table_full_drops', 'gc_early_drops'] as const;
 const TIMER_EXPIRE = 0;
 const TIMER_RETRY = 1;
 const DONE = 0;
@@ -166,7 +168,7 @@ class Kernel implements KernelModel {
   private readonly truth: KernelView['truth'] = new Map();
   private readonly track: TrackResult = { timeoutS: 0, assure: false, state: 0, kill: false, repeat: false };
   // Kernel timers (per-entry expiry and E1 retry): one heap, one engine timer for its head.
-  private readonly timers = new EventQueue<null>(1024);
+  private readonly timers = new TimerWheel(1024);
   private tick!: Timer;
   private tickArmedAt = Infinity;
   // Redelivery lists: E1 one netns list, E2/E3 one per CPU, E4 the dedicated ecache list.
@@ -182,6 +184,9 @@ class Kernel implements KernelModel {
   private gcCount = 0;
   private gcInterval = 0; // gc-4.10: next interval (jiffies)
   private allocatedCounter!: Counter;
+  private counters!: Record<(typeof COUNTER_NAMES)[number], Counter>;
+  /** ct.<type>_attempts / ct.<type>_failures, looked up once (this is the hot path of a flush). */
+  private eventCounters!: Record<'new' | 'update' | 'destroy', { attempts: Counter; failures: Counter }>;
   private freedCounter!: Counter;
   private e0Slot: Int32Array; // E0 per-CPU single-slot event cache: which entry
   private e0Events: Int32Array; // ... and its pending bits
@@ -227,6 +232,9 @@ class Kernel implements KernelModel {
     this.idKey = ctx.stream('id').uint32();
     this.tick = ctx.timer({ kind: 'timers' });
     this.allocatedCounter = ctx.counter('ct.allocated');
+    this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, ctx.counter(`ct.${n}`)])) as Record<(typeof COUNTER_NAMES)[number], Counter>;
+    const pair = (t: string) => ({ attempts: ctx.counter(`ct.${t}_attempts`), failures: ctx.counter(`ct.${t}_failures`) });
+    this.eventCounters = { new: pair('new'), update: pair('update'), destroy: pair('destroy') };
     this.freedCounter = ctx.counter('ct.freed');
     this.ecacheWork = ctx.timer({ kind: 'ecache-work' });
     this.gcWork = ctx.timer({ kind: 'gc-work' });
@@ -304,10 +312,7 @@ class Kernel implements KernelModel {
   // ---- kernel timers ------------------------------------------------------------------------
 
   private armEntryTimer(slot: number, type: number, atNs: number): void {
-    // Callers cancel the timer before changing its type (park() does), so a pending timer is
-    // always of the requested type and can be moved in place.
-    const t = this.table;
-    if (!this.timers.reschedule(t.timer[slot]!, atNs, 0)) t.timer[slot] = this.timers.push(atNs, 0, slot, type, null);
+    this.timers.arm(slot, atNs, type);
     if (atNs < this.tickArmedAt) {
       this.tickArmedAt = atNs;
       this.ctx.modTimer(this.tick, atNs);
@@ -315,24 +320,16 @@ class Kernel implements KernelModel {
   }
 
   private cancelEntryTimer(slot: number): boolean {
-    const h = this.table.timer[slot]!;
-    this.table.timer[slot] = -1;
-    return this.timers.cancel(h);
+    return this.timers.cancel(slot);
   }
 
   private runTimers(): void {
     this.tickArmedAt = Infinity;
-    const now = this.ctx.now;
-    while (this.timers.peekTime() <= now) {
-      const hslot = this.timers.popSlot();
-      const slot = this.timers.targetOf(hslot);
-      const type = this.timers.sourceOf(hslot);
-      this.timers.release(hslot);
-      this.table.timer[slot] = -1;
+    this.timers.fire(this.ctx.now, (slot, type) => {
       if (type === TIMER_EXPIRE) this.timerExpired(slot);
       else this.e1Retry(slot);
-    }
-    const next = this.timers.peekTime();
+    });
+    const next = this.timers.next;
     if (next !== Infinity) {
       this.tickArmedAt = next;
       this.ctx.modTimer(this.tick, next);
@@ -468,7 +465,7 @@ class Kernel implements KernelModel {
       if (!this.earlyDrop(t.bucketOf(tuple))) {
         t.count--;
         this.stats.drop++;
-        this.ctx.count('ct.table_full_drops');
+        this.counters.table_full_drops.add();
         if (this.cfg.expiry === 'gc') this.gcEarlyDrop = true;
         return NIL;
       }
@@ -523,7 +520,7 @@ class Kernel implements KernelModel {
     const exp = this.nowJ() + timeoutS * this.cfg.hz;
     if (this.cfg.refreshCoalesce && exp - t.timeout[slot]! < this.cfg.hz) return;
     t.timeout[slot] = exp;
-    if (t.timer[slot]! >= 0) this.armEntryTimer(slot, TIMER_EXPIRE, this.atJiffy(exp));
+    if (this.timers.pending(slot)) this.armEntryTimer(slot, TIMER_EXPIRE, this.atJiffy(exp));
   }
 
   /**
@@ -566,7 +563,7 @@ class Kernel implements KernelModel {
   }
 
   private gcExpired(slot: number): void {
-    this.ctx.count('ct.expired');
+    this.counters.expired.add();
     this.nfCtDelete(slot, 0);
   }
 
@@ -660,8 +657,9 @@ class Kernel implements KernelModel {
       sentAt: this.ctx.now,
     };
     const r = this.sink.broadcast(ev, this.ctx);
-    this.ctx.count(`ct.${m.type}_attempts`);
-    if (r === ENOBUFS) this.ctx.count(`ct.${m.type}_failures`);
+    const c = this.eventCounters[m.type];
+    c.attempts.add();
+    if (r === ENOBUFS) c.failures.add();
     if (r === ENOBUFS && this.cfg.era !== 'E0') return -1; // E0 ignores the result (§4)
     if (m.type === 'new') {
       const tr = this.truth.get(ev.serial);
@@ -727,7 +725,7 @@ class Kernel implements KernelModel {
     const t = this.table;
     if (this.cfg.expiry === 'timer') this.cancelEntryTimer(slot);
     t.status[slot]! |= ST.PARKED;
-    this.ctx.count('ct.parked');
+    this.counters.parked.add();
     const tr = this.truth.get(t.serial[slot]!);
     if (tr && tr.firstFail < 0) tr.firstFail = this.ctx.now;
     switch (this.cfg.era) {
@@ -808,7 +806,7 @@ class Kernel implements KernelModel {
       this.armEntryTimer(slot, TIMER_EXPIRE, this.atJiffy(t.timeout[slot]!));
       return;
     }
-    this.ctx.count('ct.expired');
+    this.counters.expired.add();
     this.nfCtDelete(slot, 0);
   }
 
@@ -820,7 +818,7 @@ class Kernel implements KernelModel {
   /** E1 death_by_event: retry the DESTROY; a failure draws a fresh delay (§5.5). */
   private e1Retry(slot: number): void {
     const t = this.table;
-    this.ctx.count('ct.retries');
+    this.counters.retries.add();
     if (this.eventmaskReport(slot, this.bits.DESTROY, 0) < 0) {
       this.armEntryTimer(slot, TIMER_RETRY, this.atJiffy(this.nowJ() + this.retryDelayJ()));
       return;
@@ -832,7 +830,7 @@ class Kernel implements KernelModel {
   // ---- redelivery workers (§6.2, §7.3, §12.4) -----------------------------------------------
 
   private runEcacheWork(): void {
-    this.ctx.count('ct.ecache_work_runs');
+    this.counters.ecache_work_runs.add();
     const era = this.cfg.era;
     let ret = DONE;
     if (era === 'E4') ret = this.e4EvictList();
@@ -895,7 +893,7 @@ class Kernel implements KernelModel {
   private redelivered(slot: number): void {
     const t = this.table;
     this.markDestroySent(slot);
-    this.ctx.count('ct.redelivered');
+    this.counters.redelivered.add();
     const tr = this.truth.get(t.serial[slot]!);
     if (tr && tr.firstFail >= 0) this.ctx.sample('ct.redelivery_wait_ns', this.ctx.now - tr.firstFail);
     this.put(slot);
@@ -920,7 +918,7 @@ class Kernel implements KernelModel {
     }
     for (const slot of victims) {
       if (!(t.status[slot]! & ST.HASHED)) continue;
-      this.ctx.count('ct.flushed');
+      this.counters.flushed.add();
       if (this.cfg.era === 'E1' && this.cfg.flushAttempts === 2) this.e1FlushTwice(slot, portid);
       else {
         if (this.cfg.expiry === 'timer') this.cancelEntryTimer(slot);
@@ -1065,7 +1063,7 @@ class Kernel implements KernelModel {
   // ---- gc worker (§7.4, §7.5) ---------------------------------------------------------------
 
   private runGc(): void {
-    this.ctx.count('ct.gc_runs');
+    this.counters.gc_runs.add();
     if (this.cfg.gc === 'gc-4.10') this.gc410();
     else this.gcFullScan();
   }
@@ -1087,7 +1085,7 @@ class Kernel implements KernelModel {
     if (!this.gcEarlyDrop || t.count < max95 || !(st & ST.CONFIRMED) || st & ST.DYING) return 0;
     const closing = this.cfg.gcAssistClosingTcp && t.proto[slot] === PROTO_TCP && tcpClosing(t.tcpState[slot]!);
     if (!(st & ST.ASSURED) || closing) {
-      this.ctx.count('ct.gc_early_drops');
+      this.counters.gc_early_drops.add();
       this.kill(slot);
       return 1;
     }

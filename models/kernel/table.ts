@@ -85,8 +85,6 @@ export class CtTable {
   /** Dying / redelivery list links. */
   listPrev: Int32Array;
   listNext: Int32Array;
-  /** Handle of the entry's kernel timer (expiry or E1 retry) in the kernel's timer heap. */
-  timer: Float64Array;
 
   readonly bucketHeads: Int32Array;
   private free: Int32Array;
@@ -118,7 +116,6 @@ export class CtTable {
     this.chainNext = new Int32Array(2 * c);
     this.listPrev = new Int32Array(c);
     this.listNext = new Int32Array(c);
-    this.timer = new Float64Array(c);
     this.free = new Int32Array(c);
   }
 
@@ -144,7 +141,6 @@ export class CtTable {
       this.chainNext,
       this.listPrev,
       this.listNext,
-      this.timer,
     ])
       n += a.byteLength;
     return n;
@@ -168,7 +164,6 @@ export class CtTable {
     this.tcpState[slot] = TCP.NONE;
     this.listPrev[slot] = NIL;
     this.listNext[slot] = NIL;
-    this.timer[slot] = -1;
     return slot;
   }
 
@@ -258,7 +253,6 @@ export class CtTable {
     this.chainNext = g(this.chainNext, (n) => new Int32Array(n), 2);
     this.listPrev = g(this.listPrev, (n) => new Int32Array(n));
     this.listNext = g(this.listNext, (n) => new Int32Array(n));
-    this.timer = g(this.timer, (n) => new Float64Array(n));
     this.free = g(this.free, (n) => new Int32Array(n));
     this.capacity = c;
   }

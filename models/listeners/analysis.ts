@@ -30,16 +30,7 @@ export function analyseListener(
   truth: ReadonlyMap<number, Truth>,
   live: readonly { serial: number; tuple: number; id: number }[],
 ): ListenerReport {
-  const seenNew = new Set<number>();
-  const seenDestroy = new Set<number>();
-  let lastChange = 0;
-  for (const e of l.log) {
-    if (e.kind === 'resync') lastChange = e.t;
-    if (e.kind !== 'msg') continue;
-    lastChange = e.t;
-    if (e.ev.type === 'new') seenNew.add(e.ev.serial);
-    if (e.ev.type === 'destroy') seenDestroy.add(e.ev.serial);
-  }
+  const { seenNew, seenDestroy, lastChange } = l;
   const groups = l.socket.groups;
   let newMissed = 0;
   let destroyMissed = 0;

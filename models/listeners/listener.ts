@@ -68,6 +68,11 @@ export interface ListenerModel extends Actor<ListenerMsg> {
   readonly running: boolean;
   /** Events handled per readiness (per nfct_catch for conntrackd). */
   readonly perCatch: readonly number[];
+  /** Conntrack lifetimes (serials) whose NEW / DESTROY arrived at least once. */
+  readonly seenNew: ReadonlySet<number>;
+  readonly seenDestroy: ReadonlySet<number>;
+  /** Time of the last message or resync that could change the view. */
+  readonly lastChange: number;
   /** The cache key of an entry for this listener (tuple+ID or tuple, by version). */
   key(e: { tuple: number; id: number }): string | number;
 }
@@ -80,8 +85,9 @@ export function listener(
   nl: NetlinkKernelConfig,
   dump?: DumpSource,
   backupId?: string,
+  keepLog = true,
 ): ListenerModel {
-  return new Listener(id, cfg, family, nl, dump, backupId);
+  return new Listener(id, cfg, family, nl, dump, backupId, keepLog);
 }
 
 class Listener implements ListenerModel {
@@ -105,8 +111,9 @@ class Listener implements ListenerModel {
   private resyncAlarm!: Timer;
   private growthWarned = false;
   private maxGrowth = 0;
-  private readonly seenNew = new Set<number>();
-  private readonly seenDestroy = new Set<number>();
+  readonly seenNew = new Set<number>();
+  readonly seenDestroy = new Set<number>();
+  lastChange = 0;
   private readonly newestSerialByTuple = new Map<number, number>();
   private firstCatch = true;
   private link: SyncLink | undefined;
@@ -121,6 +128,7 @@ class Listener implements ListenerModel {
     private readonly nl: NetlinkKernelConfig,
     private readonly dump: DumpSource | undefined,
     private readonly backupId: string | undefined,
+    private readonly keepLog: boolean,
   ) {
     let rcvbuf: RcvbufRequest = { kind: 'default' };
     let reliable = false;
@@ -275,7 +283,8 @@ class Listener implements ListenerModel {
 
   /** Applies one event to the counters and the view (conntrackd's cache rules, §5.8). */
   private handle(ev: CtEvent, ctx: Ctx): void {
-    this.log.push({ t: ctx.now, kind: 'msg', ev });
+    if (this.keepLog) this.log.push({ t: ctx.now, kind: 'msg', ev });
+    this.lastChange = ctx.now;
     this.stats.received[ev.type]++;
     const key = this.key(ev);
     if (ev.type === 'destroy') {
@@ -337,6 +346,7 @@ class Listener implements ListenerModel {
       }
     }
     this.stats.resyncs++;
+    this.lastChange = ctx.now;
     this.log.push({ t: ctx.now, kind: 'resync', added, purged });
     ctx.count('listener.resyncs');
     // The event socket is not read until the dump and the purge are done.

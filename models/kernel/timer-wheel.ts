@@ -1,0 +1,147 @@
+// The kernel's per-conntrack timers (E0–E2 expiry, E1 retry), kept as the kernel keeps them: a
+// list per expiry instant. Kernel timers fire on jiffy ticks, so a million pending timers share
+// a few thousand instants; a list per instant plus a small heap of instants replaces a
+// million-entry heap (O(1) to arm, to cancel and per expiry). Within one instant timers fire in
+// the order they were armed, as the engine's (time, seq) order would have them.
+//
+// Cancelling is lazy: every arming bumps the slot's generation, and a list entry whose
+// generation is stale is skipped when its instant comes. Stale entries cannot pile up: each
+// list is dropped once its instant has passed. Each instant counts its live timers, so an
+// instant whose timers were all cancelled is never reported as the next one.
+
+/** Min-heap of distinct expiry instants (ns). */
+class TimeHeap {
+  private readonly a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): number {
+    return this.a.length > 0 ? this.a[0]! : Infinity;
+  }
+  push(x: number): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(x);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= x) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= a.length) break;
+        if (c + 1 < a.length && a[c + 1]! < a[c]!) c++;
+        if (a[c]! >= last) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+/** Timers of table slots: one pending timer per slot, of a small integer type. */
+export class TimerWheel {
+  private readonly lists = new Map<number, { e: number[]; live: number }>(); // instant → [slot, generation, ...]
+  private readonly instants = new TimeHeap();
+  private at: Float64Array;
+  private gen: Uint32Array;
+  private type: Uint8Array;
+
+  constructor(capacity: number) {
+    this.at = new Float64Array(capacity).fill(-1);
+    this.gen = new Uint32Array(capacity);
+    this.type = new Uint8Array(capacity);
+  }
+
+  /** Bytes of the per-slot arrays (the lists are extra). */
+  get byteLength(): number {
+    return this.at.byteLength + this.gen.byteLength + this.type.byteLength;
+  }
+
+  /** Earliest instant with a pending timer, or Infinity. */
+  get next(): number {
+    for (;;) {
+      const t = this.instants.peek();
+      if (t === Infinity || (this.lists.get(t)?.live ?? 0) > 0) return t;
+      this.instants.pop();
+      this.lists.delete(t);
+    }
+  }
+
+  /** True if `slot` has a pending timer. */
+  pending(slot: number): boolean {
+    return slot < this.at.length && this.at[slot]! >= 0;
+  }
+
+  /** Arms (or re-arms) the timer of `slot` for instant `t` with `type`. */
+  arm(slot: number, t: number, type: number): void {
+    if (slot >= this.at.length) this.grow(slot + 1);
+    this.cancel(slot);
+    const g = (this.gen[slot]! + 1) >>> 0;
+    this.gen[slot] = g;
+    this.at[slot] = t;
+    this.type[slot] = type;
+    let list = this.lists.get(t);
+    if (list === undefined) {
+      list = { e: [], live: 0 };
+      this.lists.set(t, list);
+      this.instants.push(t);
+    }
+    list.e.push(slot, g);
+    list.live++;
+  }
+
+  /** Disarms the timer of `slot`; returns true if it was pending. */
+  cancel(slot: number): boolean {
+    if (!this.pending(slot)) return false;
+    const list = this.lists.get(this.at[slot]!);
+    if (list) list.live--;
+    this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    this.at[slot] = -1;
+    return true;
+  }
+
+  /**
+   * Fires every timer due at or before `now`, in instant order and, within an instant, in arming
+   * order. A timer armed by a callback for an instant <= now fires in the same call.
+   */
+  fire(now: number, cb: (slot: number, type: number) => void): void {
+    while (this.instants.peek() <= now) {
+      const t = this.instants.pop();
+      const list = this.lists.get(t);
+      if (list === undefined) continue;
+      this.lists.delete(t);
+      const e = list.e;
+      for (let i = 0; i < e.length; i += 2) {
+        const slot = e[i]!;
+        if (this.gen[slot] !== e[i + 1] || this.at[slot] !== t) continue;
+        this.at[slot] = -1;
+        cb(slot, this.type[slot]!);
+      }
+    }
+  }
+
+  private grow(min: number): void {
+    const c = Math.max(min, this.at.length * 2);
+    const at = new Float64Array(c).fill(-1);
+    at.set(this.at);
+    this.at = at;
+    const gen = new Uint32Array(c);
+    gen.set(this.gen);
+    this.gen = gen;
+    const type = new Uint8Array(c);
+    type.set(this.type);
+    this.type = type;
+  }
+}
