@@ -14,7 +14,7 @@ export const flush: ExperimentDef = {
       listeners: [reliableConntrackd(2048, 20), conntrackE(20)],
       workloads: [workload({ kind: 'udp', arrivals: 'constant', rateHz: n / 2, flows: n, stopS: 2, replyProb: 0 })],
       actions: [{ atS: 3, kind: 'flush' }],
-      durationS: quick ? 60 : 400,
+      durationS: quick ? 150 : 1200,
       sampleMs: quick ? 250 : 1000,
     });
   },
@@ -27,7 +27,7 @@ export const flush: ExperimentDef = {
         : ['linux-2.6.31', 'linux-3.12', 'linux-3.17', 'linux-4.9', 'linux-5.19', 'linux-6.18', 'linux-6.18-fixed'],
     },
   ],
-  runs: (quick) => (quick ? 2 : 5),
+  runs: (quick) => (quick ? 4 : 8),
   measure(run) {
     const v = run.world.kernel.view;
     const flushNs = 3e9;
@@ -60,7 +60,7 @@ export const flush: ExperimentDef = {
   summarize(points, results) {
     const answer = points.map(
       (p) =>
-        `${labelOf(p.label)}: all ${pm(p.stats.destroys_delivered, 0)} DESTROYs delivered after ${pm(p.stats.drain_s, 1)} s; peak parked ${pm(p.stats.parked_peak, 0)}; ${pm(p.stats.duplicates_unreliable, 0)} duplicates at conntrack -E`,
+        `${labelOf(p.label)}: ${pm(p.stats.destroys_delivered, 0)} of ${pm(p.stats.entries_flushed, 0)} DESTROYs delivered, the last ${pm(p.stats.drain_s, 1)} s after the flush${p.stats.drained?.[0] === 1 ? '' : ' (not all within the run)'}; peak parked ${pm(p.stats.parked_peak, 0)}; ${pm(p.stats.duplicates_unreliable, 0)} duplicates at conntrack -E`,
     );
     const rows = results.flatMap((r) => r.series.map((s) => ({ ...points[r.point]!.label, run: r.run, ...s })));
     return {

@@ -38,7 +38,7 @@ export const reorder: ExperimentDef = {
       values: quick ? ['linux-2.6.31', 'linux-6.18'] : ['linux-2.6.31', 'linux-3.17', 'linux-4.9', 'linux-6.18'],
     },
   ],
-  runs: (quick) => (quick ? 2 : 5),
+  runs: (quick) => (quick ? 4 : 8),
   measure(run) {
     const truth = run.world.kernel.view.truth;
     const [l147, l146] = run.world.listeners;

@@ -54,7 +54,7 @@ export const retryDelay: ExperimentDef = {
     },
     { path: 'kernel.retryJitter', column: 'jitter', values: [true, false] },
   ],
-  runs: (quick) => (quick ? 2 : 5),
+  runs: (quick) => (quick ? 4 : 8),
   prepare(run: ScenarioRun): Probe {
     const attempts: Probe = new Map();
     run.world.family.tap = (ev, r) => {

@@ -17,7 +17,7 @@ export const seedStress: ExperimentDef = {
         workload({ kind: 'udp', arrivals: 'poisson', rateHz: 1000, stopS: loadS, replyProb: 1, replyDelayUs: 300 }),
       ],
       actions: [{ atS: loadS, kind: 'flush' }],
-      durationS: loadS + 60,
+      durationS: loadS + 90,
       sampleMs: 100,
     });
   },
@@ -28,7 +28,7 @@ export const seedStress: ExperimentDef = {
       values: quick ? [200, 2000, 10000] : [100, 500, 1000, 2000, 5000, 10000, 20000],
     },
   ],
-  runs: (quick) => (quick ? 2 : 5),
+  runs: (quick) => (quick ? 4 : 8),
   measure(run, point) {
     const flushS = point.scenario.actions[0]!.atS;
     const s = run.series;
@@ -54,7 +54,7 @@ export const seedStress: ExperimentDef = {
   summarize(points, results) {
     const answer = points.map(
       (p) =>
-        `${labelOf(p.label)}: ${pm(p.stats.entries_at_flush, 0)} entries flushed, peak parked ${pm(p.stats.parked_peak, 0)} (before the flush ${pm(p.stats.parked_peak_before_flush, 0)}), all redelivered ${pm(p.stats.drain_s, 1)} s after the flush`,
+        `${labelOf(p.label)}: ${pm(p.stats.entries_at_flush, 0)} entries flushed, peak parked ${pm(p.stats.parked_peak, 0)} (before the flush ${pm(p.stats.parked_peak_before_flush, 0)}), ${p.stats.drained?.[0] === 1 ? 'all redelivered' : `redelivered in ${Math.round((p.stats.drained?.[0] ?? 0) * p.runs)} of ${p.runs} runs,`} ${pm(p.stats.drain_s, 1)} s after the flush`,
     );
     const few = points.filter((p) => (p.stats.parked_peak_before_flush?.[0] ?? 0) < 10);
     answer.push(

@@ -26,7 +26,7 @@ export const tableFull: ExperimentDef = {
     { path: 'listeners.0.netlinkBufferSize', column: 'buffer_bytes', values: quick ? [2048] : [2048, 212992] },
     { path: 'listeners.0.eventsReliable', column: 'reliable', values: [true, false] },
   ],
-  runs: (quick) => (quick ? 2 : 5),
+  runs: (quick) => (quick ? 4 : 8),
   measure(run, point) {
     const rec = run.world.sim.recorder;
     const v = run.world.kernel.view;
