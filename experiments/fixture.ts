@@ -7,7 +7,11 @@ import { buildScenario, type ScenarioConfig } from '../models/scenario.js';
 import { writeAtomic } from './lib/output.js';
 
 /** Runs `sc` with a JSON Lines trace into `<out>/trace.jsonl`; returns the fingerprint. */
-export function traceScenario(sc: ScenarioConfig, seed: number, out: string): { fingerprint: string; events: number; path: string } {
+export function traceScenario(
+  sc: ScenarioConfig,
+  seed: number,
+  out: string,
+): { fingerprint: string; events: number; path: string } {
   const path = join(out, 'trace.jsonl');
   mkdirSync(out, { recursive: true });
   const trace = new JsonlTrace(path);
@@ -43,7 +47,11 @@ export type FixtureLine =
   | { t_ns: number; listener: string; kind: 'resync'; added: number; purged: number };
 
 /** Runs `sc` and writes `<out>/fixture.jsonl` with every listener's input in time order. */
-export function fixtureScenario(sc: ScenarioConfig, seed: number, out: string): { lines: number; path: string; fingerprint: string } {
+export function fixtureScenario(
+  sc: ScenarioConfig,
+  seed: number,
+  out: string,
+): { lines: number; path: string; fingerprint: string } {
   const run = buildScenario(sc, { seed, run: 0 });
   run.run();
   const lines: FixtureLine[] = [];
@@ -67,7 +75,8 @@ export function fixtureScenario(sc: ScenarioConfig, seed: number, out: string): 
           duplicate: seen.has(k),
         });
         seen.add(k);
-      } else if (e.kind === 'resync') lines.push({ t_ns: e.t, listener: id, kind: 'resync', added: e.added, purged: e.purged });
+      } else if (e.kind === 'resync')
+        lines.push({ t_ns: e.t, listener: id, kind: 'resync', added: e.added, purged: e.purged });
       else lines.push({ t_ns: e.t, listener: id, kind: e.kind });
     }
   });

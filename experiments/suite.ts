@@ -45,9 +45,13 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function writeReport(dir: string): string {
   let names: string[];
   if (existsSync(join(dir, 'summary.md'))) names = ['.'];
-  else if (existsSync(dir)) names = readdirSync(dir).filter((n) => existsSync(join(dir, n, 'summary.md'))).sort((a, b) => order(a) - order(b));
+  else if (existsSync(dir))
+    names = readdirSync(dir)
+      .filter((n) => existsSync(join(dir, n, 'summary.md')))
+      .sort((a, b) => order(a) - order(b));
   else names = [];
-  if (names.length === 0) throw new ConfigError('report', dir, 'must be a folder written by nfct-sim run or suite (no summary.md found)');
+  if (names.length === 0)
+    throw new ConfigError('report', dir, 'must be a folder written by nfct-sim run or suite (no summary.md found)');
   const path = join(dir, 'index.html');
   writeAtomic(path, indexHtml(dir, names));
   return path;
@@ -79,6 +83,10 @@ export function indexHtml(out: string, names: readonly string[]): string {
 function tableHtml(path: string): string {
   if (!existsSync(path)) return '';
   const [head, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
-  const cells = (line: string, tag: string): string => line.split(',').map((c) => `<${tag}>${esc(c)}</${tag}>`).join('');
+  const cells = (line: string, tag: string): string =>
+    line
+      .split(',')
+      .map((c) => `<${tag}>${esc(c)}</${tag}>`)
+      .join('');
   return `<details><summary>summary.csv</summary><table border="1" cellspacing="0" cellpadding="3"><tr>${cells(head!, 'th')}</tr>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</table></details>`;
 }

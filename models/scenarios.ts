@@ -10,13 +10,21 @@ const slowReader = { ...DEFAULT_READER, costUs: { kind: 'constant' as const, us:
 
 const SCENARIOS: Record<string, { description: string; scenario: ScenarioConfig }> = {
   'flush-reliable': {
-    description: '6.18: 200 UDP flows, conntrack -F into a slow reliable conntrackd (2048-byte buffer) beside a conntrack -E',
+    description:
+      '6.18: 200 UDP flows, conntrack -F into a slow reliable conntrackd (2048-byte buffer) beside a conntrack -E',
     scenario: {
       preset: 'linux-6.18',
       kernel: {},
       netlink: {},
       listeners: [
-        { ...DEFAULT_CONNTRACKD, eventsReliable: true, overrunResyncS: 0, netlinkBufferSize: 2048, maxGrowth: 2048, reader: slowReader },
+        {
+          ...DEFAULT_CONNTRACKD,
+          eventsReliable: true,
+          overrunResyncS: 0,
+          netlinkBufferSize: 2048,
+          maxGrowth: 2048,
+          reader: slowReader,
+        },
         DEFAULT_CONNTRACK_E,
       ],
       workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 200, flows: 200, stopS: 1, replyProb: 0 }],
@@ -32,7 +40,14 @@ const SCENARIOS: Record<string, { description: string; scenario: ScenarioConfig 
       kernel: {},
       netlink: {},
       listeners: [
-        { ...DEFAULT_CONNTRACKD, version: '0.9.14', eventsReliable: true, overrunResyncS: 0, netlinkBufferSize: 2048, reader: slowReader },
+        {
+          ...DEFAULT_CONNTRACKD,
+          version: '0.9.14',
+          eventsReliable: true,
+          overrunResyncS: 0,
+          netlinkBufferSize: 2048,
+          reader: slowReader,
+        },
         DEFAULT_CONNTRACK_E,
       ],
       workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 200, flows: 200, stopS: 1, replyProb: 0 }],
@@ -47,8 +62,27 @@ const SCENARIOS: Record<string, { description: string; scenario: ScenarioConfig 
       preset: 'linux-6.18',
       kernel: {},
       netlink: {},
-      listeners: [{ ...DEFAULT_CONNTRACKD, version: '1.4.7', eventsReliable: true, overrunResyncS: 0, netlinkBufferSize: 4096, maxGrowth: 4096, reader: { ...DEFAULT_READER, costUs: { kind: 'constant', us: 400 } } }],
-      workloads: [{ ...DEFAULT_WORKLOAD, kind: 'tcp', rateHz: 100, stopS: 5, tupleSpace: 20, tcpLifetime: { kind: 'exponential', meanS: 0.1 } }],
+      listeners: [
+        {
+          ...DEFAULT_CONNTRACKD,
+          version: '1.4.7',
+          eventsReliable: true,
+          overrunResyncS: 0,
+          netlinkBufferSize: 4096,
+          maxGrowth: 4096,
+          reader: { ...DEFAULT_READER, costUs: { kind: 'constant', us: 400 } },
+        },
+      ],
+      workloads: [
+        {
+          ...DEFAULT_WORKLOAD,
+          kind: 'tcp',
+          rateHz: 100,
+          stopS: 5,
+          tupleSpace: 20,
+          tcpLifetime: { kind: 'exponential', meanS: 0.1 },
+        },
+      ],
       actions: [],
       durationS: 10,
       sampleMs: 0,
@@ -62,6 +96,7 @@ export const SCENARIO_NAMES: readonly string[] = Object.keys(FROZEN);
 
 export function namedScenario(name: string): { description: string; scenario: ScenarioConfig } {
   const s = FROZEN[name];
-  if (s === undefined) throw new ConfigError('scenario', name, `must be one of ${SCENARIO_NAMES.join(', ')} (or a JSON file)`);
+  if (s === undefined)
+    throw new ConfigError('scenario', name, `must be one of ${SCENARIO_NAMES.join(', ')} (or a JSON file)`);
   return s;
 }

@@ -137,13 +137,29 @@ test('trace and fixture: the same named scenario gives the same fingerprint; the
   const fx = cli('fixture', 'flush-reliable', '--out', b);
   t.is(fx.code, 0, fx.err);
   const fp = /fingerprint ([0-9a-f]{8})/.exec(tr.out)![1];
-  t.is(readFileSync(join(a, "fingerprint.txt"), "utf8").trim(), fp!);
+  t.is(readFileSync(join(a, 'fingerprint.txt'), 'utf8').trim(), fp!);
   t.regex(fx.out, new RegExp(`fingerprint ${fp!}`));
-  const lines = readFileSync(join(b, 'fixture.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(join(b, 'fixture.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.true(lines.length > 400);
   for (const l of lines) {
     t.true(typeof l.t_ns === 'number' && typeof l.listener === 'string');
-    if (l.kind === 'msg') t.deepEqual(Object.keys(l).sort(), ['conntrack', 'duplicate', 'events', 'flags', 'id', 'kind', 'listener', 'portid', 't_ns', 'tuple', 'type']);
+    if (l.kind === 'msg')
+      t.deepEqual(Object.keys(l).sort(), [
+        'conntrack',
+        'duplicate',
+        'events',
+        'flags',
+        'id',
+        'kind',
+        'listener',
+        'portid',
+        't_ns',
+        'tuple',
+        'type',
+      ]);
     else t.true(['enobufs', 'exit', 'resync'].includes(l.kind as string));
   }
   t.true(lines.some((l) => l.duplicate === true)); // conntrack -E sees the retries

@@ -29,7 +29,11 @@ const benches: Record<string, () => void> = {
   'flush-1m'() {
     console.log('flush-1m: 1,000,000 entries, conntrack -F, reliable conntrackd with NetlinkBufferSize 2048');
     for (const p of ['linux-2.6.31', 'linux-6.18']) {
-      const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'flush-one', p], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const out = execFileSync(
+        process.execPath,
+        [...process.execArgv, fileURLToPath(import.meta.url), 'flush-one', p],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      );
       const r = JSON.parse(out) as FlushBench;
       console.log(
         `  ${p.padEnd(13)} ${r.entries} flushed, drained ${r.drainedS.toFixed(0)} s simulated; wall ${r.wallS.toFixed(1)} s, ${r.events} events, ${fmt(r.events / r.wallS)} events, peak RSS ${r.peakRssMiB.toFixed(0)} MiB   (targets < 60 s, < 1536 MiB)`,
@@ -87,7 +91,8 @@ const benches: Record<string, () => void> = {
   },
 };
 
-const names = process.argv[2] === 'kernel-one' || process.argv[2] === 'flush-one' ? [process.argv[2]] : process.argv.slice(2);
+const names =
+  process.argv[2] === 'kernel-one' || process.argv[2] === 'flush-one' ? [process.argv[2]] : process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benches));
 if (names.length === 0 || unknown.length > 0) {
   console.error(

@@ -85,7 +85,17 @@ export interface CtStats {
   search_restart: number;
 }
 
-const COUNTER_NAMES = ['retries', 'expired', 'parked', 'redelivered', 'flushed', 'ecache_work_runs', 'gc_runs', 'table_full_drops', 'gc_early_drops'] as const;
+const COUNTER_NAMES = [
+  'retries',
+  'expired',
+  'parked',
+  'redelivered',
+  'flushed',
+  'ecache_work_runs',
+  'gc_runs',
+  'table_full_drops',
+  'gc_early_drops',
+] as const;
 const TIMER_EXPIRE = 0;
 const TIMER_RETRY = 1;
 const DONE = 0;
@@ -232,8 +242,14 @@ class Kernel implements KernelModel {
     this.idKey = ctx.stream('id').uint32();
     this.tick = ctx.timer({ kind: 'timers' });
     this.allocatedCounter = ctx.counter('ct.allocated');
-    this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, ctx.counter(`ct.${n}`)])) as Record<(typeof COUNTER_NAMES)[number], Counter>;
-    const pair = (t: string) => ({ attempts: ctx.counter(`ct.${t}_attempts`), failures: ctx.counter(`ct.${t}_failures`) });
+    this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, ctx.counter(`ct.${n}`)])) as Record<
+      (typeof COUNTER_NAMES)[number],
+      Counter
+    >;
+    const pair = (t: string) => ({
+      attempts: ctx.counter(`ct.${t}_attempts`),
+      failures: ctx.counter(`ct.${t}_failures`),
+    });
     this.eventCounters = { new: pair('new'), update: pair('update'), destroy: pair('destroy') };
     this.freedCounter = ctx.counter('ct.freed');
     this.ecacheWork = ctx.timer({ kind: 'ecache-work' });
