@@ -1,6 +1,6 @@
 // 2. flush: N entries, `conntrack -F`, a reliable listener with a small buffer, per preset.
 import type { ExperimentDef } from './lib/experiment.js';
-import { conntrackE, labelOf, pm, reliableConntrackd, scenario, workload } from './lib/common.js';
+import { conntrackE, labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
 
 export const flush: ExperimentDef = {
   name: 'flush',
@@ -62,25 +62,16 @@ export const flush: ExperimentDef = {
       (p) =>
         `${labelOf(p.label)}: ${pm(p.stats.destroys_delivered, 0)} of ${pm(p.stats.entries_flushed, 0)} DESTROYs delivered, the last ${pm(p.stats.drain_s, 1)} s after the flush${p.stats.drained?.[0] === 1 ? '' : ' (not all within the run)'}; peak parked ${pm(p.stats.parked_peak, 0)}; ${pm(p.stats.duplicates_unreliable, 0)} duplicates at conntrack -E`,
     );
-    const rows = results.flatMap((r) => r.series.map((s) => ({ ...points[r.point]!.label, run: r.run, ...s })));
     return {
       answer,
       plots: [
-        {
+        seriesPlot(points, results, {
           name: 'count',
           title: 'nf_conntrack_count after conntrack -F (run 0)',
-          spec: {
-            data: { values: rows.filter((r) => r.run === 0) },
-            mark: 'line',
-            width: 560,
-            height: 280,
-            encoding: {
-              x: { field: 't_s', type: 'quantitative', title: 'time (s)' },
-              y: { field: 'count', type: 'quantitative', title: 'entries counted' },
-              color: { field: 'preset', type: 'nominal' },
-            },
-          },
-        },
+          y: 'count',
+          yTitle: 'entries counted',
+          color: 'preset',
+        }),
       ],
     };
   },

@@ -1,7 +1,7 @@
 // 1. seed-stress: the stress test of the seed commit (dd7669a92c, 2009): conntrackd in reliable
 // mode with a 2048-byte netlink buffer, lots of very small connections, then `conntrack -F`.
 import type { ExperimentDef } from './lib/experiment.js';
-import { labelOf, pm, reliableConntrackd, scenario, workload } from './lib/common.js';
+import { labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
 
 export const seedStress: ExperimentDef = {
   name: 'seed-stress',
@@ -62,25 +62,16 @@ export const seedStress: ExperimentDef = {
         ? 'Before the flush, parked DESTROYs stay very few at every rate tried: only the flush fills the dying list.'
         : `Parked DESTROYs stay below 10 before the flush up to ${few.at(-1)?.label.rate_hz ?? 'none of the'} flows/s.`,
     );
-    const rows = results.flatMap((r) => r.series.map((s) => ({ ...points[r.point]!.label, run: r.run, ...s })));
     return {
       answer,
       plots: [
-        {
+        seriesPlot(points, results, {
           name: 'parked',
-          title: 'DESTROYs parked for redelivery over time (2.6.31, reliable conntrackd, 2048-byte buffer)',
-          spec: {
-            data: { values: rows.filter((r) => r.run === 0) },
-            mark: 'line',
-            width: 560,
-            height: 280,
-            encoding: {
-              x: { field: 't_s', type: 'quantitative', title: 'time (s)' },
-              y: { field: 'parked', type: 'quantitative', title: 'parked entries' },
-              color: { field: 'rate_hz', type: 'nominal', title: 'flows/s' },
-            },
-          },
-        },
+          title: 'DESTROYs parked for redelivery over time (2.6.31, reliable conntrackd, 2048-byte buffer; run 0)',
+          y: 'parked',
+          yTitle: 'parked entries',
+          color: 'rate_hz',
+        }),
       ],
     };
   },

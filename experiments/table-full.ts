@@ -1,6 +1,6 @@
 // 5. table-full: nf_conntrack_max exhaustion by parked entries under a slow reliable listener.
 import type { ExperimentDef } from './lib/experiment.js';
-import { labelOf, pm, reliableConntrackd, scenario, workload } from './lib/common.js';
+import { labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
 
 export const tableFull: ExperimentDef = {
   name: 'table-full',
@@ -51,34 +51,17 @@ export const tableFull: ExperimentDef = {
       (p) =>
         `${labelOf(p.label)}: ${pm(p.stats.drop_fraction, 3)} of new flows dropped, outage ${pm(p.stats.outage_s, 1)} s, peak parked ${pm(p.stats.parked_peak, 0)}, early drops ${pm(p.stats.early_drops, 0)}`,
     );
-    const rows: Record<string, unknown>[] = results.flatMap((r) =>
-      r.series.map((x) => ({ ...points[r.point]!.label, run: r.run, ...x })),
-    );
     return {
       answer,
       plots: [
-        {
+        seriesPlot(points, results, {
           name: 'parked',
           title: 'Parked entries over time (run 0; max 2000)',
-          spec: {
-            data: {
-              values: rows
-                .filter((r) => r.run === 0)
-                .map((r) => ({
-                  ...r,
-                  variant: `${String(r.listener_cost_us)} us, ${String(r.buffer_bytes)} B, reliable=${String(r.reliable)}`,
-                })),
-            },
-            mark: 'line',
-            width: 560,
-            height: 280,
-            encoding: {
-              x: { field: 't_s', type: 'quantitative', title: 'time (s)' },
-              y: { field: 'parked', type: 'quantitative', title: 'parked entries' },
-              color: { field: 'variant', type: 'nominal', title: null },
-            },
-          },
-        },
+          y: 'parked',
+          yTitle: 'parked entries',
+          color: 'variant',
+          variant: (r) => `${r.listener_cost_us} us, ${r.buffer_bytes} B, reliable=${r.reliable}`,
+        }),
       ],
     };
   },

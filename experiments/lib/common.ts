@@ -63,3 +63,33 @@ export const labelOf = (r: Row): string =>
   Object.entries(r)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
+
+/**
+ * A line plot of one time-series column of replication 0, one line per value of `color`.
+ * `variant` may derive the color field from each row (for several axes at once).
+ */
+export function seriesPlot(
+  points: readonly { label: Row }[],
+  results: readonly { point: number; run: number; series: Row[] }[],
+  o: { name: string; title: string; y: string; yTitle: string; color: string; variant?: (r: Row) => string },
+): { name: string; title: string; spec: Record<string, unknown> } {
+  const rows = results
+    .filter((r) => r.run === 0)
+    .flatMap((r) => r.series.map((s) => ({ ...points[r.point]!.label, ...s })))
+    .map((r) => (o.variant ? { ...r, [o.color]: o.variant(r) } : r));
+  return {
+    name: o.name,
+    title: o.title,
+    spec: {
+      data: { values: rows },
+      mark: 'line',
+      width: 560,
+      height: 280,
+      encoding: {
+        x: { field: 't_s', type: 'quantitative', title: 'time (s)' },
+        y: { field: o.y, type: 'quantitative', title: o.yTitle },
+        color: { field: o.color, type: 'nominal', title: null },
+      },
+    },
+  };
+}
