@@ -6,15 +6,9 @@
  * time and priority therefore leave in the order they were scheduled (SimPy's `eid`, ns-3's
  * `m_uid`, OMNeT++'s `insertOrder`). `seq` is a double, so it cannot wrap before 2^44 events.
  *
- * Each event lives in a slot; the heap holds slot numbers plus copies of the times (so that
- * comparisons read contiguous memory), and each slot records its heap index. That makes
+ * Each event lives in a slot; the heap holds slot numbers plus copies of the keys (so that
+ * comparisons read contiguous memory), and `pos` maps a slot back to its heap index. That makes
  * `cancel` and `reschedule` O(log n) and really removes the entry: no dead events pile up.
- *
- * Large queues are split in two levels: the heap holds only the events before a `horizon`, the
- * rest wait unsorted in an overflow array (O(1) to add, cancel or move). When the heap runs dry
- * the earliest sixteenth of the overflow moves into it. A million pending timers then cost heap
- * operations on a few ten thousand entries that stay in cache. Every heap event is earlier than
- * the horizon and every overflow event is not, so the (time, priority, seq) order is exact.
  * @module
  */
 import { assertTime, type SimTime } from './time.js';
@@ -35,19 +29,7 @@ export const PRIORITY_DEFAULT = 0;
 const SLOT_LIMIT = 2 ** 26; // at most 67 M pending events
 const GEN_LIMIT = 2 ** 26; // generations wrap here; a handle this stale would be a model bug
 const SEQ_LIMIT = 2 ** 44; // room for 17.6 T schedules; (prio + 128) * 2^44 stays below 2^53
-const NO_POS = -1; // not pending; overflow index i is stored as -(i + 2)
-
-/** Thresholds of the two-level layout (tests shrink them to exercise it on small queues). */
-export interface QueueLevels {
-  /** A heap with more events than this is split. */
-  readonly splitAt: number;
-  /** Events the heap keeps after a split. */
-  readonly keepAfterSplit: number;
-  /** An overflow this small moves into the heap whole. */
-  readonly refillAllBelow: number;
-}
-
-const LEVELS: QueueLevels = { splitAt: 1 << 16, keepAfterSplit: 1 << 13, refillAllBelow: 1 << 12 };
+const NO_POS = -1;
 const GEN = 1; // offsets in the per-slot record; position is at offset 0
 const TGT = 2;
 const SRC = 3;
@@ -67,20 +49,11 @@ export class EventQueue<P = unknown> {
   private payload: (P | undefined)[];
   private free: Int32Array;
   private freeTop = 0;
-  // Second level: events at or after `horizon`, unsorted.
-  private horizon = Infinity;
-  private oTime = new Float64Array(0);
-  private oSlot = new Int32Array(0);
-  private oCount = 0;
-  private scratch = new Float64Array(0);
   private slotsUsed = 0;
   private count = 0;
   private nextSeq = 0;
 
-  constructor(
-    initialCapacity = 1024,
-    private readonly levels: QueueLevels = LEVELS,
-  ) {
+  constructor(initialCapacity = 1024) {
     const cap = Math.max(16, initialCapacity);
     this.heap = new Float64Array(2 * cap);
     this.skey = new Float64Array(cap);
@@ -91,7 +64,7 @@ export class EventQueue<P = unknown> {
 
   /** Number of pending events. */
   get size(): number {
-    return this.count + this.oCount;
+    return this.count;
   }
 
   /** Number of schedules so far (the next `seq`). */
@@ -101,15 +74,7 @@ export class EventQueue<P = unknown> {
 
   /** Bytes held by the typed arrays (slots and heap); the payload array is not counted. */
   get byteLength(): number {
-    return (
-      this.heap.byteLength +
-      this.skey.byteLength +
-      this.meta.byteLength +
-      this.free.byteLength +
-      this.oTime.byteLength +
-      this.oSlot.byteLength +
-      this.scratch.byteLength
-    );
+    return this.heap.byteLength + this.skey.byteLength + this.meta.byteLength + this.free.byteLength;
   }
 
   /**
@@ -124,13 +89,15 @@ export class EventQueue<P = unknown> {
     this.meta[4 * slot + SRC] = source;
     this.payload[slot] = payload;
     this.skey[slot] = key;
-    this.place(slot, time);
+    const i = this.count++;
+    this.heap[2 * i] = time;
+    this.heap[2 * i + 1] = slot;
+    this.siftUp(i);
     return this.meta[4 * slot + GEN]! * SLOT_LIMIT + slot;
   }
 
   /** Time of the earliest event, or `Infinity` when empty. */
   peekTime(): number {
-    if (this.count === 0 && this.oCount > 0) this.refill();
     return this.count > 0 ? this.heap[0]! : Infinity;
   }
 
@@ -139,7 +106,6 @@ export class EventQueue<P = unknown> {
    * `payloadOf` and then call `release(slot)`. Time of the event is `peekTime()` before the pop.
    */
   popSlot(): number {
-    if (this.count === 0) this.refill();
     const slot = this.heap[1]!;
     this.removeAt(0);
     return slot;
@@ -175,16 +141,14 @@ export class EventQueue<P = unknown> {
   /** Absolute time of a pending event, or -1 if the handle is stale. */
   timeOf(handle: EventHandle): number {
     const slot = this.slotOf(handle);
-    if (slot < 0) return -1;
-    const pos = this.meta[4 * slot]!;
-    return pos >= 0 ? this.heap[2 * pos]! : this.oTime[-pos - 2]!;
+    return slot < 0 ? -1 : this.heap[2 * this.meta[4 * slot]!]!;
   }
 
   /** Cancels a pending event. Returns false (and does nothing) if the handle is stale. */
   cancel(handle: EventHandle): boolean {
     const slot = this.slotOf(handle);
     if (slot < 0) return false;
-    this.unplace(slot);
+    this.removeAt(this.meta[4 * slot]!);
     this.release(slot);
     return true;
   }
@@ -198,149 +162,13 @@ export class EventQueue<P = unknown> {
     if (slot < 0) return false;
     assertTime(time, 'event time');
     const i = this.meta[4 * slot]!;
-    const key = this.key(priority);
-    if (i >= 0 && time < this.horizon) {
-      const oldTime = this.heap[2 * i]!;
-      const oldKey = this.skey[slot]!;
-      this.heap[2 * i] = time;
-      this.skey[slot] = key;
-      if (time < oldTime || (time === oldTime && key < oldKey)) this.siftUp(i);
-      else this.siftDown(i);
-    } else if (i < 0 && time >= this.horizon) {
-      this.oTime[-i - 2] = time; // stays in the overflow, which is unsorted
-      this.skey[slot] = key;
-    } else {
-      this.unplace(slot);
-      this.skey[slot] = key;
-      this.place(slot, time);
-    }
+    const oldTime = this.heap[2 * i]!;
+    const oldKey = this.skey[slot]!;
+    this.heap[2 * i] = time;
+    this.skey[slot] = this.key(priority);
+    if (time < oldTime || (time === oldTime && this.skey[slot]! < oldKey)) this.siftUp(i);
+    else this.siftDown(i);
     return true;
-  }
-
-  /** Puts a slot's event into the heap or the overflow, by its time. */
-  private place(slot: number, time: number): void {
-    if (time < this.horizon) {
-      const i = this.count++;
-      this.heap[2 * i] = time;
-      this.heap[2 * i + 1] = slot;
-      this.siftUp(i);
-      if (this.count > this.levels.splitAt) this.split();
-      return;
-    }
-    if (this.oCount === this.oTime.length) {
-      const c = Math.max(1024, this.oTime.length * 2);
-      const t = new Float64Array(c);
-      t.set(this.oTime);
-      this.oTime = t;
-      const sl = new Int32Array(c);
-      sl.set(this.oSlot);
-      this.oSlot = sl;
-    }
-    const j = this.oCount++;
-    this.oTime[j] = time;
-    this.oSlot[j] = slot;
-    this.meta[4 * slot] = -(j + 2);
-  }
-
-  /** Takes a pending slot out of the heap or the overflow. */
-  private unplace(slot: number): void {
-    const pos = this.meta[4 * slot]!;
-    if (pos >= 0) {
-      this.removeAt(pos);
-      return;
-    }
-    const j = -pos - 2;
-    const last = --this.oCount;
-    if (j !== last) {
-      this.oTime[j] = this.oTime[last]!;
-      const moved = this.oSlot[last]!;
-      this.oSlot[j] = moved;
-      this.meta[4 * moved] = pos;
-    }
-    this.meta[4 * slot] = NO_POS;
-  }
-
-  /** The k-th smallest (0-based) of the first n values of `a` (reorders `a`). */
-  private static select(a: Float64Array, n: number, k: number): number {
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const pivot = a[(lo + hi) >> 1]!;
-      let i = lo;
-      let j = hi;
-      while (i <= j) {
-        while (a[i]! < pivot) i++;
-        while (a[j]! > pivot) j--;
-        if (i <= j) {
-          const t = a[i]!;
-          a[i] = a[j]!;
-          a[j] = t;
-          i++;
-          j--;
-        }
-      }
-      if (k <= j) hi = j;
-      else if (k >= i) lo = i;
-      else return a[k]!;
-    }
-    return a[k]!;
-  }
-
-  private scratchOf(n: number): Float64Array {
-    if (this.scratch.length < n) this.scratch = new Float64Array(Math.max(n, 2 * this.scratch.length));
-    return this.scratch;
-  }
-
-  /** The heap grew too big: keep its earliest events, move the rest to the overflow. */
-  private split(): void {
-    const n = this.count;
-    const a = this.scratchOf(n);
-    for (let i = 0; i < n; i++) a[i] = this.heap[2 * i]!;
-    const h = EventQueue.select(a, n, Math.min(n - 1, this.levels.keepAfterSplit)) + 1;
-    if (h >= this.horizon) return;
-    this.horizon = h;
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      const t = this.heap[2 * i]!;
-      const slot = this.heap[2 * i + 1]!;
-      if (t < h) {
-        this.heap[2 * w] = t;
-        this.heap[2 * w + 1] = slot;
-        this.meta[4 * slot] = w++;
-      } else this.place(slot, t);
-    }
-    this.count = w;
-    this.heapify();
-  }
-
-  /** The heap ran dry: move the earliest part of the overflow into it. */
-  private refill(): void {
-    const n = this.oCount;
-    if (n <= this.levels.refillAllBelow) this.horizon = Infinity;
-    else {
-      const a = this.scratchOf(n);
-      a.set(this.oTime.subarray(0, n));
-      this.horizon = EventQueue.select(a, n, n >> 4) + 1;
-    }
-    const h = this.horizon;
-    for (let j = 0; j < this.oCount;) {
-      const t = this.oTime[j]!;
-      if (t >= h) {
-        j++;
-        continue;
-      }
-      const slot = this.oSlot[j]!;
-      this.unplace(slot); // swaps the last overflow event into j: look at j again
-      const i = this.count++;
-      this.heap[2 * i] = t;
-      this.heap[2 * i + 1] = slot;
-      this.meta[4 * slot] = i;
-    }
-    this.heapify();
-  }
-
-  private heapify(): void {
-    for (let i = (this.count - 2) >> 2; i >= 0; i--) this.siftDown(i);
   }
 
   private slotOf(handle: EventHandle): number {

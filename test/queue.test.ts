@@ -24,56 +24,51 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
 );
 
-// Reference: a plain list sorted by (time, prio, seq) on every pop. Run against the default
-// layout and against tiny two-level thresholds, so that splits and refills happen constantly.
-for (const [name, levels] of [
-  ['one level', undefined],
-  ['two levels', { splitAt: 6, keepAfterSplit: 2, refillAllBelow: 1 }],
-] as const)
-  test(`the queue (${name}) pops in (time, priority, seq) order, matching a sort-based reference under push/pop/cancel/reschedule`, (t) => {
-    fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
-        const q = new EventQueue<number>(16, levels);
-        let ref: { id: number; time: number; prio: number; seq: number; handle: number }[] = [];
-        let seq = 0;
-        let id = 0;
-        for (const o of ops) {
-          if (o.op === 'push') {
-            const handle = q.push(o.time, o.prio, 0, -1, id);
-            ref.push({ id: id++, time: o.time, prio: o.prio, seq: seq++, handle });
-          } else if (o.op === 'pop') {
-            if (ref.length === 0) {
-              if (q.size !== 0) return false;
-              continue;
-            }
-            ref.sort((a, b) => a.time - b.time || a.prio - b.prio || a.seq - b.seq);
-            const want = ref.shift()!;
-            if (q.peekTime() !== want.time) return false;
-            const slot = q.popSlot();
-            const got = q.payloadOf(slot);
-            q.release(slot);
-            if (got !== want.id) return false;
-          } else if (ref.length > 0) {
-            const victim = ref[o.pick % ref.length]!;
-            if (o.op === 'cancel') {
-              if (!q.cancel(victim.handle)) return false;
-              if (q.cancel(victim.handle)) return false; // second cancel is a no-op
-              ref = ref.filter((r) => r !== victim);
-            } else {
-              if (!q.reschedule(victim.handle, o.time, o.prio)) return false;
-              victim.time = o.time;
-              victim.prio = o.prio;
-              victim.seq = seq++;
-            }
+// Reference: a plain list sorted by (time, prio, seq) on every pop.
+test('the queue pops in (time, priority, seq) order, matching a sort-based reference under push/pop/cancel/reschedule', (t) => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
+      const q = new EventQueue<number>(16);
+      let ref: { id: number; time: number; prio: number; seq: number; handle: number }[] = [];
+      let seq = 0;
+      let id = 0;
+      for (const o of ops) {
+        if (o.op === 'push') {
+          const handle = q.push(o.time, o.prio, 0, -1, id);
+          ref.push({ id: id++, time: o.time, prio: o.prio, seq: seq++, handle });
+        } else if (o.op === 'pop') {
+          if (ref.length === 0) {
+            if (q.size !== 0) return false;
+            continue;
           }
-          if (q.size !== ref.length) return false;
+          ref.sort((a, b) => a.time - b.time || a.prio - b.prio || a.seq - b.seq);
+          const want = ref.shift()!;
+          if (q.peekTime() !== want.time) return false;
+          const slot = q.popSlot();
+          const got = q.payloadOf(slot);
+          q.release(slot);
+          if (got !== want.id) return false;
+        } else if (ref.length > 0) {
+          const victim = ref[o.pick % ref.length]!;
+          if (o.op === 'cancel') {
+            if (!q.cancel(victim.handle)) return false;
+            if (q.cancel(victim.handle)) return false; // second cancel is a no-op
+            ref = ref.filter((r) => r !== victim);
+          } else {
+            if (!q.reschedule(victim.handle, o.time, o.prio)) return false;
+            victim.time = o.time;
+            victim.prio = o.prio;
+            victim.seq = seq++;
+          }
         }
-        return true;
-      }),
-      { numRuns: 400, seed: 42 },
-    );
-    t.pass();
-  });
+        if (q.size !== ref.length) return false;
+      }
+      return true;
+    }),
+    { numRuns: 300, seed: 42 },
+  );
+  t.pass();
+});
 
 test('simultaneous events of equal priority leave in scheduling order', (t) => {
   const q = new EventQueue<string>();
@@ -151,44 +146,4 @@ test('bad times and priorities are rejected with the field named', (t) => {
   t.throws(() => q.push(-1, 0, 0, -1, 0), { message: /event time must be a non-negative integer/ });
   t.throws(() => q.push(1.5, 0, 0, -1, 0), { message: /event time/ });
   t.throws(() => q.push(1, 200, 0, -1, 0), { message: /priority must be an integer in \[-128, 127\]/ });
-});
-
-test('two-level layout: thousands of events through splits, refills, cancels and moves stay in exact order', (t) => {
-  const q = new EventQueue<number>(16, { splitAt: 64, keepAfterSplit: 16, refillAllBelow: 8 });
-  let x = 12345;
-  const rnd = (n: number): number => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return x % n;
-  };
-  const live = new Map<number, { time: number; seq: number }>();
-  const handles: number[] = [];
-  let seq = 0;
-  for (let i = 0; i < 5000; i++) {
-    const time = rnd(2000);
-    const h = q.push(time, 0, 0, -1, i);
-    handles.push(h);
-    live.set(i, { time, seq: seq++ });
-  }
-  t.true((q as unknown as { oCount: number }).oCount > 1000, 'most events wait in the overflow');
-  for (let i = 0; i < 5000; i += 3) {
-    t.true(q.cancel(handles[i]!));
-    live.delete(i);
-  }
-  for (let i = 1; i < 5000; i += 7) {
-    if (!live.has(i)) continue;
-    const time = rnd(2000);
-    t.true(q.reschedule(handles[i]!, time, 0));
-    live.set(i, { time, seq: seq++ });
-    t.is(q.timeOf(handles[i]!), time);
-  }
-  const want = [...live.entries()].sort((a, b) => a[1].time - b[1].time || a[1].seq - b[1].seq).map(([id]) => id);
-  const got: number[] = [];
-  t.is(q.size, want.length);
-  while (q.size > 0) {
-    q.peekTime();
-    const s = q.popSlot();
-    got.push(q.payloadOf(s));
-    q.release(s);
-  }
-  t.deepEqual(got, want);
 });
