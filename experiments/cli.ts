@@ -16,6 +16,7 @@ import { checkWritable } from './lib/output.js';
 import { runSuite, writeReport } from './suite.js';
 import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
 import { fixtureScenario, traceScenario } from './fixture.js';
+import { liveCapacity } from './live/live.js';
 
 function intOption(name: string, min: number) {
   return (v: string): number => {
@@ -235,6 +236,22 @@ export function buildCli(): Command {
     .argument('<dir>', 'a folder written by run or suite')
     .action((dir: string) => {
       console.log(`written ${writeReport(resolve(dir))}`);
+    });
+
+  program
+    .command('live')
+    .description('measure on the host kernel, in a network namespace of its own, and compare with the simulator')
+    .argument('<scenario>', 'capacity (events held by a listener that does not read, per SO_RCVBUF)')
+    .option('--buffers <list>', 'SO_RCVBUF requests', '2048,4096,8192,65536,212992')
+    .option('--repeats <n>', 'repeats per buffer', intOption('--repeats', 1), 3)
+    .option('--out <dir>', 'output folder', 'results/live-capacity')
+    .action(async (scenario: string, o: { buffers: string; repeats: number; out: string }) => {
+      if (scenario !== 'capacity') throw new ConfigError('live', scenario, 'must be one of capacity');
+      const buffers = o.buffers.split(',').map((x) => Number(x));
+      if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
+        throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
+      checkWritable(o.out);
+      console.log((await liveCapacity({ buffers, repeats: o.repeats, out: resolve(o.out) })).join('\n'));
     });
 
   program
