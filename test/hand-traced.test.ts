@@ -71,37 +71,40 @@ test('hand-traced E1 (2.6.31, HZ=250): flush into a full reliable listener, then
   t.deepEqual([d1, d2], [2073, 2302]); // pinned: a change of stream derivation moves this trace
 });
 
-test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker 1 s later, LIFO, 12 ms retry', (t) => {
+test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker 1 s later, LIFO, 16 ms retry', (t) => {
   const { w, attempts, X, Y } = scenario('linux-6.18');
   // rcvbuf = max(2, 2304) = 2304; variant B (charge then check), truesize 1280: one event fits.
   //   0        NEW A queued, read at 0.05 ms; reader busy until 100.05 ms.
   //   1 ms     NEW B queued.
-  //   50 ms    flush: X refused (CONGESTED), parked at the head, work scheduled at jiffy
-  //            12 + HZ = 262 (1.048 s); Y refused (congested), parked at the head: list Y, X.
+  //   50 ms    flush: X refused (CONGESTED), parked at the head, work scheduled for jiffy
+  //            12 + HZ = 262; Y refused (congested), parked at the head: list Y, X.
+  //            The 4.8+ timer wheel puts a 250-jiffy timer on level 1 (granularity 8): it runs
+  //            at jiffy (floor(262 / 8) + 1) * 8 = 264, 1.056 s.
   //   100.05   reader: ENOBUFS, NEW B; queue empty, CONGESTED cleared; busy until 200.05 ms.
-  //   1.048 s  worker: Y delivered; the shipped time check returns RESTART: re-run at once.
-  //   1.048 s  worker: X refused (Y still queued: the reader wakes 50 us later) → CONGESTED,
-  //            retry after msecs_to_jiffies(10) = 3 jiffies: jiffy 265 = 1.060 s.
-  //   1.048050 reader takes Y (queue empty, CONGESTED cleared), busy until 1.148050.
-  //   1.060 s  worker: X delivered; RESTART; empty run; done.
-  //   1.148050 reader takes X.
+  //   1.056 s  worker: Y delivered; the shipped time check returns RESTART: re-run at once.
+  //   1.056 s  worker: X refused (Y still queued: the reader wakes 50 us later) → CONGESTED,
+  //            retry after msecs_to_jiffies(10) = 3 jiffies, a level-0 timer: runs at
+  //            264 + 3 + 1 = jiffy 268 = 1.072 s (16 ms, as measured on 6.18.44).
+  //   1.056050 reader takes Y (queue empty, CONGESTED cleared), busy until 1.156050.
+  //   1.072 s  worker: X delivered; RESTART; empty run; done.
+  //   1.156050 reader takes X.
   w.sim.run({ until: s(3) });
   t.deepEqual(attempts, [
     [0, 'new', 10, true],
     [ms(1), 'new', 20, true],
     [ms(50), 'destroy', X, false],
     [ms(50), 'destroy', Y, false],
-    [ms(1048), 'destroy', Y, true],
-    [ms(1048), 'destroy', X, false],
-    [ms(1060), 'destroy', X, true],
+    [ms(1056), 'destroy', Y, true],
+    [ms(1056), 'destroy', X, false],
+    [ms(1072), 'destroy', X, true],
   ]);
   t.deepEqual(
     msgs(w.listeners[0]!.log).map((m) => [m.t, m.type, m.tuple]),
     [
       [us(50), 'new', 10],
       [ms(100) + us(50), 'new', 20],
-      [ms(1048) + us(50), 'destroy', Y],
-      [ms(1148) + us(50), 'destroy', X],
+      [ms(1056) + us(50), 'destroy', Y],
+      [ms(1156) + us(50), 'destroy', X],
     ],
   );
   t.is(w.sim.recorder.total('ct.ecache_work_runs'), 4);
@@ -122,9 +125,9 @@ test('hand-traced E4 with a conntrack -E beside the slow reliable listener: it r
   w.sim.run({ until: s(3) });
   // conntrack -E (rmem_default, 50 us wake-up, 20 us per event) accepts every attempt:
   //   50 ms    X and Y (refused by the reliable listener) are queued here; read at 50.05 and 50.07 ms.
-  //   1.048 s  Y redelivered (duplicate), then X attempted and refused by R but queued here
-  //            (duplicate); read at 1.04805 and 1.04807 s.
-  //   1.060 s  X delivered (a third duplicate), read at 1.06005 s.
+  //   1.056 s  Y redelivered (duplicate), then X attempted and refused by R but queued here
+  //            (duplicate); read at 1.05605 and 1.05607 s.
+  //   1.072 s  X delivered (a third duplicate), read at 1.07205 s.
   t.deepEqual(
     msgs(w.listeners[1]!.log).map((m) => [m.t, m.type, m.tuple]),
     [
@@ -132,9 +135,9 @@ test('hand-traced E4 with a conntrack -E beside the slow reliable listener: it r
       [ms(1) + us(50), 'new', 20],
       [ms(50) + us(50), 'destroy', X],
       [ms(50) + us(70), 'destroy', Y],
-      [ms(1048) + us(50), 'destroy', Y],
-      [ms(1048) + us(70), 'destroy', X],
-      [ms(1060) + us(50), 'destroy', X],
+      [ms(1056) + us(50), 'destroy', Y],
+      [ms(1056) + us(70), 'destroy', X],
+      [ms(1072) + us(50), 'destroy', X],
     ],
   );
   t.is(w.listeners[1]!.stats.duplicates, 3);

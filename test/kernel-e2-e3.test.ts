@@ -134,7 +134,7 @@ test('core#28 gc eras: nothing happens at expiry; a lookup, a dump or a gc pass 
   g.sim.run({ until: s(120) });
   const d = destroyTimes(g);
   t.is(d.length, 1);
-  t.true(d[0]! > s(55) && d[0]! < s(61), `${d[0]}`);
+  t.true(d[0]! > s(55) && d[0]! < s(62), `${d[0]}`);
 });
 
 test('core#29 E3/E4 claim DYING before the attempt; a second deletion of the same entry does nothing', (t) => {
@@ -163,10 +163,12 @@ test('core#30 E3 redelivers DESTROY_FAIL entries in batches of 16 per CPU per pa
     r.at(s(0.5), { kind: 'flush', portid: 0 });
     r.sim.run({ until: s(3) });
     const fails = destroyTimes(r, false).filter((x) => x > s(0.5));
-    t.deepEqual(fails, [1.5, 1.6].map(s));
+    // The 4.8+ timer wheel: 250 jiffies on level 1 → jiffy 376 (1.504 s); HZ/10 = 25 jiffies
+    // on level 0 → 26 jiffies (104 ms) between retries.
+    t.deepEqual(fails, [1504, 1608].map(ms));
     const ok = destroyTimes(r, true);
     t.is(ok.length, 40);
-    t.true(ok.every((x) => x === s(1.7)));
+    t.true(ok.every((x) => x === ms(1712)));
     t.is(r.sim.recorder.total('ct.ecache_work_runs'), 2 + Math.ceil(40 / batch) + (40 % batch === 0 ? 1 : 0));
   }
 });
@@ -198,17 +200,18 @@ test('core#31 gc 4.10–5.13 scans buckets/128 per run; the interval grows by ma
     s(45),
   );
   const j = (x: number): number => Math.round(x / ms(4));
-  t.is(runs[0], s(1));
+  t.is(runs[0], ms(1024)); // HZ on timer-wheel level 1: jiffy 256
   const gaps = runs.slice(1).map((x, i) => j(x - runs[i]!));
-  t.true(gaps.slice(0, 100).every((g) => g === 31)); // HZ/8 at HZ=250, steady before expiries
+  // HZ/8 = 31 jiffies at HZ=250, plus the level-0 jiffy of the 4.8+ timer wheel.
+  t.true(gaps.slice(0, 100).every((g) => g === 32));
   // After 30 s the table expires: a run that finds > 50 % expired resets the interval to 1 jiffy,
   // and it then grows by one jiffy per run without expiries.
   const afterExpiry = gaps.slice(runs.findIndex((x) => x > s(30)));
-  t.true(afterExpiry.includes(1));
-  const k = afterExpiry.indexOf(1);
+  t.true(afterExpiry.includes(2));
+  const k = afterExpiry.indexOf(2);
   const tail = afterExpiry.slice(k, k + 40);
   for (let i = 1; i < tail.length; i++)
-    t.true(tail[i] === 1 || tail[i] === Math.min(tail[i - 1]! + 1, 31), `gap ${i}: ${tail[i - 1]} → ${tail[i]}`);
+    t.true(tail[i] === 2 || tail[i] === Math.min(tail[i - 1]! + 1, 32), `gap ${i}: ${tail[i - 1]} → ${tail[i]}`);
 });
 
 test('core#32 gc 5.14–5.17 scans the whole table per cycle in 10 ms slices, then pauses 120 s', (t) => {
@@ -225,9 +228,13 @@ test('core#32 gc 5.14–5.17 scans the whole table per cycle in 10 ms slices, th
     s(300),
   );
   const cycles = [...new Set(runs)];
-  t.deepEqual(cycles, [s(1), s(121), s(241)]);
-  t.true(runs.filter((x) => x === s(1)).length >= 4); // slices re-queued with delay 0
-  t.true(sink.log.filter((l) => l.type === 'destroy').every((l) => l.t === s(121))); // expired at 30 s, found at 121 s
+  // 120 s on timer-wheel level 3 (granularity 512 jiffies): jiffies 256, 30720, 60928.
+  t.deepEqual(
+    cycles,
+    [256, 30720, 60928].map((j) => j * ms(4)),
+  );
+  t.true(runs.filter((x) => x === ms(1024)).length >= 4); // slices re-queued with delay 0
+  t.true(sink.log.filter((l) => l.type === 'destroy').every((l) => l.t === 30720 * ms(4))); // expired at 30 s, found at 122.88 s
 });
 
 test('core#33 from 4.12 any packet reaching confirm re-sends missed events', (t) => {

@@ -43,7 +43,8 @@ test('core#37 E4 parks a failed DESTROY at the head of one list; first retry HZ 
     [failOrder.reverse()], // one list, newest failure first
   );
   r.sim.run({ until: s(3) });
-  t.is(destroys(r, true)[0]!.t, s(1.5));
+  // Flush at jiffy 125; the 250-jiffy work timer sits on wheel level 1: jiffy 376 = 1.504 s.
+  t.is(destroys(r, true)[0]!.t, ms(1504));
   const k = kernelRig('linux-6.18');
   k.sink.refuse = (ev, now) => ev.type === 'destroy' && now < s(0.7);
   k.at(0, udp(10));
@@ -62,15 +63,17 @@ test('core#37 E4 parks a failed DESTROY at the head of one list; first retry HZ 
 });
 
 test('core#38 E4 worker retries newest first and, on the first failure, re-runs after msecs_to_jiffies(10)', (t) => {
-  for (const [hz, stepMs] of [
-    [250, 12],
-    [100, 10],
-    [1000, 10],
+  // First run: HZ after the flush, rounded up by the 4.8+ timer wheel (level 1 or 2); retries:
+  // msecs_to_jiffies(10) plus the level-0 jiffy → 16 ms at HZ=250, 20 ms at 100, 11 ms at 1000.
+  for (const [hz, firstMs, stepMs] of [
+    [250, 1504, 16],
+    [100, 1520, 20],
+    [1000, 1536, 11],
   ] as const) {
     const r = kernelRig('linux-6.18', (d) => {
       d.hz = hz;
     });
-    r.sink.refuse = (ev, now) => ev.type === 'destroy' && now < s(1.55);
+    r.sink.refuse = (ev, now) => ev.type === 'destroy' && now < s(1.6);
     for (let i = 0; i < 3; i++) r.at(ms(i), udp(10 + 2 * i));
     r.at(s(0.5), { kind: 'flush', portid: 0 });
     r.sim.run({ until: s(2) });
@@ -80,7 +83,7 @@ test('core#38 E4 worker retries newest first and, on the first failure, re-runs 
     const fails = destroys(r, false)
       .filter((d) => d.t > s(0.5))
       .map((d) => d.t);
-    t.is(fails[0], s(1.5), `HZ=${hz}`);
+    t.is(fails[0], ms(firstMs), `HZ=${hz}`);
     t.is(destroys(r, true).length, 3);
     // Only the head (the last to fail) is tried while congested; every retry is one step later.
     t.true(
@@ -107,7 +110,7 @@ test('core#39 shipped E4 redelivers one entry per worker run; the fixed worker d
     r.at(s(0.5), { kind: 'flush', portid: 0 });
     r.sim.run({ until: s(5) });
     t.is(destroys(r, true).length, 100);
-    t.true(destroys(r, true).every((d) => d.t === s(1.5)));
+    t.true(destroys(r, true).every((d) => d.t === ms(1504)));
     return r.sim.recorder.total('ct.ecache_work_runs');
   };
   t.is(runs('linux-6.18'), 101); // one dispatch per entry plus the empty last run (7670 for 7669)
@@ -165,12 +168,13 @@ test('core#43 gc 6.0: waits the clamped mean remaining timeout (100 pseudo-entri
   const r = kernelRig('linux-6.18');
   r.at(s(0.5), udp(10)); // expires at 30.5 s
   r.sim.run({ until: s(100) });
-  // First run at 1 s: remaining 29.5 s = 7375 jiffies for both nodes of the entry.
-  // Integer running mean from 15000 jiffies with n = 100: +(7375-15000)/101 → -75, then
-  // (7375-14925)/102 → -74: next = 14851 jiffies = 59.404 s after the 1 s run.
+  // First run HZ after start, on wheel level 1: jiffy 256 (1.024 s). Remaining 29.476 s =
+  // 7369 jiffies for both nodes of the entry. Integer running mean from 15000 jiffies with
+  // n = 100: +(7369-15000)/101 → -75, then (7369-14925)/102 → -74: next = 14851 jiffies, i.e.
+  // jiffy 15107, which level 3 (granularity 512) rounds up to 15360 = 61.44 s.
   const d = destroys(r);
   t.is(d.length, 1);
-  t.is(d[0]!.t, s(1) + 14851 * ms(4));
+  t.is(d[0]!.t, 15360 * ms(4));
   // At most 64000/HZ (+1) evictions per run, then a re-queue one jiffy later.
   const g = kernelRig('linux-6.18');
   for (let i = 0; i < 1000; i++) g.at(s(0.5), udp(100_000 + 2 * i));
@@ -180,7 +184,7 @@ test('core#43 gc 6.0: waits the clamped mean remaining timeout (100 pseudo-entri
   const sizes = [...byTime.values()];
   t.deepEqual(sizes, [257, 257, 257, 229]);
   const times = [...byTime.keys()];
-  t.true(times.slice(1).every((x, i) => x - times[i]! === ms(4)));
+  t.true(times.slice(1).every((x, i) => x - times[i]! === ms(8))); // 1 jiffy, + the level-0 jiffy
 });
 
 test('core#44 CTA_ID: siphash of (object, netns, original tuple) repeats only for the same tuple; addresses repeat for any tuple', (t) => {

@@ -25,7 +25,7 @@ test('core#10 netlink#12 every retry is a full broadcast: a listener with room r
   t.true(u!.stats.duplicates > 0);
 });
 
-test('core#40 E4 redelivery to a prompt listener that holds k messages comes in bursts of at most k every ~12 ms (HZ=250)', (t) => {
+test('core#40 E4 redelivery to a prompt listener that holds k messages comes in bursts of at most k every ~16 ms (HZ=250: 3 jiffies asked, 4 on the 4.8+ timer wheel, as measured on 6.18.44)', (t) => {
   for (const [bytes, k] of [
     [1, 1],
     [2048, 3],
@@ -50,10 +50,10 @@ test('core#40 E4 redelivery to a prompt listener that holds k messages comes in 
     );
     const gaps = times.slice(1).map((x, i) => x - times[i]!);
     t.true(
-      gaps.every((g) => g >= ms(12)),
+      gaps.every((g) => g >= ms(16)),
       `k=${k}: ${gaps.slice(0, 5)}`,
     );
-    t.true(gaps.filter((g) => g === ms(12)).length > gaps.length / 2, `k=${k}`);
+    t.true(gaps.filter((g) => g === ms(16)).length > gaps.length / 2, `k=${k}`);
   }
 });
 

@@ -97,6 +97,11 @@ export interface KernelConfig {
   /** CTA_ID: object address (≤ 5.0) or siphash of address, netns and original tuple (5.3+). */
   readonly idScheme: 'address' | 'siphash';
   readonly timeouts: Timeouts;
+  /**
+   * Timer wheel: 'exact' runs a timer on the tick of its expiry (the cascading wheel up to 4.7);
+   * 'wheel-4.8' rounds the expiry up to its wheel level's granularity (4.8+, at least +1 jiffy).
+   */
+  readonly timerWheel: 'exact' | 'wheel-4.8';
   /** Lateness of timers and work items on a real machine (default none). */
   readonly latency: Latency;
   /** Simulated CPU time of one redelivery in ecache_work (E4 budget of 10 ms; default 0). */
@@ -127,6 +132,7 @@ const KERNEL_KEYS = [
   'ecacheFixedTimeCheck',
   'idScheme',
   'timeouts',
+  'timerWheel',
   'latency',
   'workerCostNs',
   'gcCostNs',
@@ -173,6 +179,7 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkBool(p('ecacheFixedTimeCheck'), o.ecacheFixedTimeCheck);
   checkOneOf(p('idScheme'), o.idScheme, ['address', 'siphash']);
   validateTimeouts(o.timeouts, p('timeouts'));
+  checkOneOf(p('timerWheel'), o.timerWheel, ['exact', 'wheel-4.8']);
   validateLatency(o.latency, p('latency'));
   checkInt(p('workerCostNs'), o.workerCostNs, { min: 0, max: 1e9 });
   checkInt(p('gcCostNs'), o.gcCostNs, { min: 0, max: 1e9 });

@@ -85,6 +85,21 @@ export interface CtStats {
   search_restart: number;
 }
 
+/**
+ * The tick at which the non-cascading timer wheel of 4.8+ (kernel/time/timer.c,
+ * calc_wheel_index) runs a timer armed at `nowJ` for `expiresJ`: level n (delays from
+ * 63·8^(n-1) jiffies) has a granularity of 8^n jiffies, and the bucket expiry is rounded up to
+ * the next multiple, so even a level-0 timer runs one jiffy after `expires`.
+ * Measured on 6.18.44 (HZ 250): a 3-jiffy ecache retry recurs every 16.0 ms, not 12.
+ */
+export function wheelBucketExpiry(expiresJ: number, nowJ: number): number {
+  const delta = expiresJ - nowJ;
+  let lvl = 0;
+  for (let start = 63; lvl < 8 && delta >= start; start *= 8) lvl++;
+  const gran = 8 ** lvl;
+  return (Math.floor(expiresJ / gran) + 1) * gran;
+}
+
 const COUNTER_NAMES = [
   'retries',
   'expired',
@@ -307,8 +322,9 @@ class Kernel implements KernelModel {
 
   /** Simulated time at which a kernel timer with `expires` (jiffies) runs, latency included. */
   private atJiffy(expiresJ: number): number {
-    const j = Math.max(expiresJ, this.nowJ() + 1);
-    return jiffiesToNs(j, this.cfg.hz) + this.latency();
+    const nowJ = this.nowJ();
+    const j = this.cfg.timerWheel === 'wheel-4.8' ? wheelBucketExpiry(expiresJ, nowJ) : expiresJ;
+    return jiffiesToNs(Math.max(j, nowJ + 1), this.cfg.hz) + this.latency();
   }
 
   private latency(): number {
