@@ -92,6 +92,7 @@ const base: Omit<KernelConfig, 'version' | 'era'> = {
   latency: { kind: 'none' },
   workerCostNs: 0,
   gcCostNs: 0,
+  flushCostNs: 0,
 };
 
 const nl2631: NetlinkKernelConfig = {

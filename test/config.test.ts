@@ -46,7 +46,7 @@ test('kernel config errors name the field, the value and what is allowed', (t) =
     [bad((d) => void (d.retryTimeoutS = 0)), 'kernel.retryTimeoutS = 0: must be an integer in [1, 86400]'],
     [
       bad((d) => void (d.bogus = 1)),
-      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, expiry, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs',
+      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, expiry, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs',
     ],
     [
       bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)),

@@ -108,6 +108,8 @@ export interface KernelConfig {
   readonly workerCostNs: number;
   /** Simulated CPU time per entry visited by the gc worker (its 10 ms budget; default 0). */
   readonly gcCostNs: number;
+  /** CPU time per entry of `conntrack -F`: the flush spreads over time (0: instantaneous). */
+  readonly flushCostNs: number;
 }
 
 const KERNEL_KEYS = [
@@ -136,6 +138,7 @@ const KERNEL_KEYS = [
   'latency',
   'workerCostNs',
   'gcCostNs',
+  'flushCostNs',
 ] as const;
 
 /** Validates a kernel config; throws a ConfigError naming the first bad field under `path`. */
@@ -183,6 +186,7 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   validateLatency(o.latency, p('latency'));
   checkInt(p('workerCostNs'), o.workerCostNs, { min: 0, max: 1e9 });
   checkInt(p('gcCostNs'), o.gcCostNs, { min: 0, max: 1e9 });
+  checkInt(p('flushCostNs'), o.flushCostNs, { min: 0, max: 1e9 });
   return cfg as KernelConfig;
 }
 

@@ -64,6 +64,7 @@ type InternalMsg =
   | { readonly kind: 'timers' }
   | { readonly kind: 'ecache-work' }
   | { readonly kind: 'gc-work' }
+  | { readonly kind: 'flush-step' }
   | {
       readonly kind: 'confirm';
       readonly slot: number;
@@ -295,6 +296,8 @@ class Kernel implements KernelModel {
         return this.runGc();
       case 'flush':
         return this.flush(msg.portid);
+      case 'flush-step':
+        return this.flushStep();
       case 'delete':
         return this.ctnetlinkDelete(msg.tuple, msg.id, msg.portid);
       case 'dump':
@@ -785,6 +788,10 @@ class Kernel implements KernelModel {
     return this.adminContext ? this.cfg.adminCpu : this.table.cpu[slot]!;
   }
   private adminContext = false;
+  private flushVictims: number[] = [];
+  private flushSerials: number[] = [];
+  private flushNext = 0;
+  private flushPortid = 0;
 
   /** nf_conntrack_ecache_delayed_work / DESTROY_FAIL: schedule the worker 1 s ahead if idle. */
   private scheduleWorkIfIdle(): void {
@@ -948,13 +955,37 @@ class Kernel implements KernelModel {
         seen[node >> 1] = 1;
       }
     }
-    for (const slot of victims) {
-      if (!(t.status[slot]! & ST.HASHED)) continue;
+    this.adminContext = false;
+    this.flushVictims = victims;
+    this.flushSerials = victims.map((v) => t.serial[v]!);
+    this.flushNext = 0;
+    this.flushPortid = portid;
+    this.flushStep();
+  }
+
+  /**
+   * Deletes flush victims in iteration order. With `flushCostNs` > 0 each entry takes that much
+   * CPU time, so a big flush spreads over time (and readers drain their queues meanwhile, as
+   * measured on 6.18.44: 2000 entries in 15 ms). Simplification: the victims are the entries
+   * hashed when the flush started.
+   */
+  private flushStep(): void {
+    const t = this.table;
+    const cost = this.cfg.flushCostNs;
+    this.adminContext = true;
+    while (this.flushNext < this.flushVictims.length) {
+      const i = this.flushNext++;
+      const slot = this.flushVictims[i]!;
+      if (t.serial[slot] !== this.flushSerials[i] || !(t.status[slot]! & ST.HASHED)) continue;
       this.counters.flushed.add();
-      if (this.cfg.era === 'E1' && this.cfg.flushAttempts === 2) this.e1FlushTwice(slot, portid);
+      if (this.cfg.era === 'E1' && this.cfg.flushAttempts === 2) this.e1FlushTwice(slot, this.flushPortid);
       else {
         if (this.cfg.expiry === 'timer') this.cancelEntryTimer(slot);
-        this.nfCtDelete(slot, portid);
+        this.nfCtDelete(slot, this.flushPortid);
+      }
+      if (cost > 0 && this.flushNext < this.flushVictims.length) {
+        this.ctx.send(this.ctx.self, { kind: 'flush-step' }, cost);
+        break;
       }
     }
     this.adminContext = false;
