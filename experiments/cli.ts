@@ -16,7 +16,7 @@ import { checkWritable } from './lib/output.js';
 import { runSuite, writeReport } from './suite.js';
 import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
 import { fixtureScenario, traceScenario } from './fixture.js';
-import { liveCapacity } from './live/live.js';
+import { liveCapacity, liveFlush } from './live/live.js';
 
 function intOption(name: string, min: number) {
   return (v: string): number => {
@@ -241,19 +241,40 @@ export function buildCli(): Command {
   program
     .command('live')
     .description('measure on the host kernel, in a network namespace of its own, and compare with the simulator')
-    .argument('<scenario>', 'capacity (events held by a listener that does not read, per SO_RCVBUF)')
-    .option('--buffers <list>', 'SO_RCVBUF requests', '2048,4096,8192,65536,212992')
-    .option('--repeats <n>', 'repeats per buffer', intOption('--repeats', 1), 3)
-    .option('--out <dir>', 'output folder', 'results/live-capacity')
-    .action(async (scenario: string, o: { buffers: string; repeats: number; out: string }) => {
-      if (scenario !== 'capacity') throw new ConfigError('live', scenario, 'must be one of capacity');
-      const buffers = o.buffers.split(',').map((x) => Number(x));
-      if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
-        throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
-      checkWritable(o.out);
-      console.log((await liveCapacity({ buffers, repeats: o.repeats, out: resolve(o.out) })).join('\n'));
-    });
-
+    .argument(
+      '<scenario>',
+      'capacity (events held by a listener that does not read, per SO_RCVBUF) or flush (a reliable flush)',
+    )
+    .option('--buffers <list>', 'capacity: SO_RCVBUF requests', '2048,4096,8192,65536,212992')
+    .option('--entries <n>', 'flush: number of entries', intOption('--entries', 1), 2000)
+    .option(
+      '--buffer <n>',
+      'flush: SO_RCVBUFFORCE request (conntrackd halves NetlinkBufferSize)',
+      intOption('--buffer', 1),
+      1024,
+    )
+    .option('--repeats <n>', 'repeats', intOption('--repeats', 1), 3)
+    .option('--out <dir>', 'output folder (default results/live-<scenario>)')
+    .action(
+      async (
+        scenario: string,
+        o: { buffers: string; entries: number; buffer: number; repeats: number; out?: string },
+      ) => {
+        if (scenario !== 'capacity' && scenario !== 'flush')
+          throw new ConfigError('live', scenario, 'must be one of capacity, flush');
+        const out = resolve(o.out ?? `results/live-${scenario}`);
+        if (scenario === 'flush') {
+          checkWritable(out);
+          console.log((await liveFlush({ entries: o.entries, request: o.buffer, repeats: o.repeats, out })).join('\n'));
+          return;
+        }
+        const buffers = o.buffers.split(',').map((x) => Number(x));
+        if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
+          throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
+        checkWritable(out);
+        console.log((await liveCapacity({ buffers, repeats: o.repeats, out })).join('\n'));
+      },
+    );
   program
     .command('demo')
     .description('engine demo: M/M/1/K replications against the closed form')

@@ -9,6 +9,7 @@ import {
   compareCapacity,
   liveCapacity,
   liveUnavailable,
+  flushSummary,
   relError,
   simulatedCapacity,
 } from '../experiments/live/live.js';
@@ -114,4 +115,9 @@ test('reliable flush of 2000 entries into a one-message listener: the calibrated
   t.true(relError(l.lastMs, s.lastMs) <= 0.15, `last DESTROY: live ${l.lastMs} ms, sim ${s.lastMs} ms`);
   t.true(relError(l.periodMs, s.periodMs) <= 0.15, `period: live ${l.periodMs} ms, sim ${s.periodMs} ms`);
   t.log(`live ${JSON.stringify(l)}; sim ${JSON.stringify(s)}`);
+});
+
+test('flush summary: burst before the first gap over 5 ms, median period after it, span from the first DESTROY', (t) => {
+  t.deepEqual(flushSummary([100, 100.1, 100.2, 116.2, 132.2, 148.3]), { n: 6, burst: 3, periodMs: 16, lastMs: 48.3 });
+  t.deepEqual(flushSummary([5, 1, 3]), { n: 3, burst: 3, periodMs: 0, lastMs: 4 });
 });

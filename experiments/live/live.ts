@@ -216,3 +216,102 @@ export async function liveCapacity(opts: {
       `SO_RCVBUF ${r.requested_bytes} (repeat ${r.repeat}): live rcvbuf ${r.rcvbuf_bytes}, held ${r.held_events}; simulated ${r.sim_rcvbuf_bytes}, held ${r.sim_held_events} (error ${(Number(r.held_rel_error) * 100).toFixed(1)} %)`,
   );
 }
+
+/** Summary of a flush as the listener saw it: times relative to the first DESTROY (ms). */
+export function flushSummary(destroyMs: readonly number[]): {
+  n: number;
+  burst: number;
+  periodMs: number;
+  lastMs: number;
+} {
+  const xs = [...destroyMs].sort((a, b) => a - b);
+  let burst = xs.findIndex((x, i) => i > 0 && x - xs[i - 1]! > 5);
+  if (burst < 0) burst = xs.length;
+  const gaps = xs
+    .slice(burst)
+    .map((x, i) => x - xs[burst + i - 1]!)
+    .sort((a, b) => a - b);
+  return {
+    n: xs.length,
+    burst,
+    periodMs: gaps.length ? gaps[gaps.length >> 1]! : 0,
+    lastMs: xs.length ? xs.at(-1)! - xs[0]! : 0,
+  };
+}
+
+/**
+ * `live flush`: N unreplied flows, a reliable listener (BROADCAST_ERROR) with SO_RCVBUFFORCE
+ * `request`, then `conntrack -F`; records every DESTROY's receive time and the table count.
+ */
+export async function liveFlush(opts: {
+  entries: number;
+  request: number;
+  repeats: number;
+  out: string;
+}): Promise<string[]> {
+  const why = liveUnavailable() ?? (tool('conntrack') ? undefined : 'needs conntrack (apt-get install conntrack)');
+  if (why) throw new ConfigError('live', 'flush', `cannot run on this machine: it ${why}`);
+  const rows: Row[] = [];
+  for (let r = 0; r < opts.repeats; r++) {
+    const times = await inNamespace(async (ns) => {
+      const p = spawn(
+        IP(),
+        [
+          'netns',
+          'exec',
+          ns,
+          tool('python3')!,
+          HELPER,
+          '--rcvbuf',
+          String(opts.request),
+          '--force',
+          '--broadcast-error',
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      const lines: { kind: string; type?: string; t_ns?: number }[] = [];
+      let buf = '';
+      p.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(JSON.parse(buf.slice(0, i)) as { kind: string });
+          buf = buf.slice(i + 1);
+        }
+      });
+      const closed = new Promise<void>((res) => p.on('close', () => res()));
+      while (!lines.some((l) => l.kind === 'ready')) await new Promise((res) => setTimeout(res, 20));
+      sendFlows(ns, 20000, opts.entries);
+      await new Promise((res) => setTimeout(res, 300));
+      execFileSync(IP(), ['netns', 'exec', ns, tool('conntrack')!, '-F'], { stdio: 'ignore' });
+      // Until the table is empty (every DESTROY delivered and every entry freed), at most 10 min.
+      const deadline = Date.now() + 600_000;
+      while (Date.now() < deadline) {
+        const count = Number(
+          sh([IP(), 'netns', 'exec', ns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count']).trim(),
+        );
+        if (count === 0) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      await new Promise((res) => setTimeout(res, 200));
+      p.stdin.end();
+      await closed;
+      return lines.filter((l) => l.kind === 'msg' && l.type === 'destroy').map((l) => l.t_ns! / 1e6);
+    });
+    const s = flushSummary(times);
+    rows.push({
+      entries: opts.entries,
+      so_rcvbufforce: opts.request,
+      repeat: r,
+      destroys: s.n,
+      burst: s.burst,
+      period_ms: s.periodMs,
+      last_after_first_ms: s.lastMs,
+    });
+  }
+  writeAtomic(join(opts.out, 'live.csv'), toCsv(rows, Object.keys(rows[0]!)));
+  return rows.map(
+    (r) =>
+      `flush of ${r.entries} (SO_RCVBUFFORCE ${r.so_rcvbufforce}), repeat ${r.repeat}: ${r.destroys} DESTROYs, burst ${r.burst}, then one per ${Number(r.period_ms).toFixed(2)} ms, last ${(Number(r.last_after_first_ms) / 1000).toFixed(3)} s after the first`,
+  );
+}
