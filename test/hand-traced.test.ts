@@ -3,14 +3,15 @@
 import test from 'ava';
 import { Stream, jiffiesToNs, ms, s, us } from '../sim/index.js';
 import { ENOBUFS } from '../models/kernel/events.js';
+import type { ListenerConfig } from '../models/listeners/config.js';
 import { conntrackE, msgs, raw, reader, world } from './helpers/world.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 
-function scenario(presetName: string) {
+function scenario(presetName: string, others: ListenerConfig[] = []) {
   // The listener: NETLINK_BROADCAST_ERROR, SO_RCVBUF(1) (so the kernel minimum), woken 50 us
-  // after data arrives, 100 ms per message.
-  const w = world(presetName, [raw({ rcvbufBytes: 1, reader: reader(100_000, 50) })]);
+  // after data arrives, 100 ms per message; `others` listen beside it.
+  const w = world(presetName, [raw({ rcvbufBytes: 1, reader: reader(100_000, 50) }), ...others]);
   const attempts: [number, string, number, boolean][] = [];
   w.family.tap = (ev, r) => attempts.push([w.sim.now, ev.type, ev.tuple, r !== ENOBUFS]);
   w.at(0, udp(10)); // flow A
@@ -112,16 +113,7 @@ test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker
 });
 
 test('hand-traced E4 with a conntrack -E beside the slow reliable listener: it receives every retry as a duplicate', (t) => {
-  const w = world('linux-6.18', [
-    raw({ rcvbufBytes: 1, reader: reader(100_000, 50) }),
-    conntrackE({ reader: reader(20, 50) }),
-  ]);
-  w.at(0, udp(10));
-  w.at(ms(1), udp(20));
-  w.at(ms(50), { kind: 'flush', portid: 9 });
-  const tb = w.kernel.view.table;
-  const first = (x: number): number => Math.min(tb.bucketOf(x), tb.bucketOf(x ^ 1));
-  const [X, Y] = first(10) <= first(20) ? [10, 20] : [20, 10];
+  const { w, X, Y } = scenario('linux-6.18', [conntrackE({ reader: reader(20, 50) })]);
   w.sim.run({ until: s(3) });
   // conntrack -E (rmem_default, 50 us wake-up, 20 us per event) accepts every attempt:
   //   50 ms    X and Y (refused by the reliable listener) are queued here; read at 50.05 and 50.07 ms.

@@ -25,6 +25,8 @@ export interface Sent {
 export class ScriptedSink implements EventSink {
   groups = new Set<Group>([1, 2, 3]);
   refuse: (ev: CtEvent, now: number) => boolean = () => false;
+  /** What an accepted broadcast returns (0; ESRCH when nobody took it). */
+  accepted = 0;
   readonly log: Sent[] = [];
 
   hasListeners(g: Group): boolean {
@@ -45,7 +47,7 @@ export class ScriptedSink implements EventSink {
       events: ev.events,
       ok: !refused,
     });
-    return refused ? ENOBUFS : 0;
+    return refused ? ENOBUFS : this.accepted;
   }
   /** Successful messages of a type. */
   delivered(type?: CtEvent['type']): Sent[] {
