@@ -7,7 +7,8 @@ import { Simulation, Stream, type Ctx, type Timer } from '../../sim/index.js';
 
 const TIMERS = 1_000_000;
 const MEAN_NS = 1_000_000_000; // mean hold time 1 s
-type Fire = { readonly kind: 'fire'; readonly i: number };
+// The message carries its own timer, as a model that re-arms on expiry would keep it.
+type Fire = { readonly kind: 'fire'; timer: Timer<Fire> | undefined };
 
 export interface HoldMeasured {
   readonly events: number;
@@ -24,13 +25,15 @@ export function engineHold(seed: number, events: number): HoldMeasured {
     init(ctx: Ctx) {
       rng = ctx.rng;
       for (let i = 0; i < TIMERS; i++) {
-        const t = ctx.timer<Fire>({ kind: 'fire', i });
+        const msg: Fire = { kind: 'fire', timer: undefined };
+        const t = ctx.timer<Fire>(msg);
+        msg.timer = t;
         timers.push(t);
         ctx.addTimer(t, Math.round(rng.exponential(MEAN_NS)));
       }
     },
     receive(msg: Fire, ctx: Ctx) {
-      ctx.addTimer(timers[msg.i]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
+      ctx.addTimer(msg.timer!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
       // Every timer but the one firing is pending, and that one was re-armed above, so
       // mod_timer always moves a pending timer here.
       if (rng.next() < 0.25)
