@@ -253,19 +253,40 @@ export function buildCli(): Command {
       intOption('--buffer', 1),
       1024,
     )
+    .option('--unreliable', 'flush: a listener without NETLINK_BROADCAST_ERROR', false)
+    .option('--delay-us <n>', 'flush: extra processing time per event in the listener', intOption('--delay-us', 0), 0)
     .option('--repeats <n>', 'repeats', intOption('--repeats', 1), 3)
     .option('--out <dir>', 'output folder (default results/live-<scenario>)')
     .action(
       async (
         scenario: string,
-        o: { buffers: string; entries: number; buffer: number; repeats: number; out?: string },
+        o: {
+          buffers: string;
+          entries: number;
+          buffer: number;
+          repeats: number;
+          out?: string;
+          unreliable: boolean;
+          delayUs: number;
+        },
       ) => {
         if (scenario !== 'capacity' && scenario !== 'flush')
           throw new ConfigError('live', scenario, 'must be one of capacity, flush');
         const out = resolve(o.out ?? `results/live-${scenario}`);
         if (scenario === 'flush') {
           checkWritable(out);
-          console.log((await liveFlush({ entries: o.entries, request: o.buffer, repeats: o.repeats, out })).join('\n'));
+          console.log(
+            (
+              await liveFlush({
+                entries: o.entries,
+                request: o.buffer,
+                repeats: o.repeats,
+                out,
+                unreliable: o.unreliable,
+                delayUs: o.delayUs,
+              })
+            ).join('\n'),
+          );
           return;
         }
         const buffers = o.buffers.split(',').map((x) => Number(x));

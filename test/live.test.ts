@@ -121,3 +121,45 @@ test('flush summary: burst before the first gap over 5 ms, median period after i
   t.deepEqual(flushSummary([100, 100.5, 101, 117, 133, 149]), { n: 6, burst: 3, periodMs: 16, lastMs: 49 });
   t.deepEqual(flushSummary([5, 1, 3]), { n: 3, burst: 3, periodMs: 0, lastMs: 4 });
 });
+
+test('unreliable flush of 2000 entries into a 212992-byte listener at 1 ms per event: DESTROYs received and ENOBUFS within 10 % of the live runs', async (t) => {
+  const { buildScenario } = await import('../models/scenario.js');
+  const { DEFAULT_WORKLOAD } = await import('../models/workloads/flows.js');
+  const live = parse(readFileSync(new URL('./fixtures/live-flush-unreliable-6.18.44.csv', import.meta.url), 'utf8'), {
+    columns: true,
+  }) as Record<string, string>[];
+  // `nfct-sim live flush --entries 2000 --buffer 106496 --unreliable --delay-us 1000 --repeats 2`
+  // on 6.18.44. Same calibration as the reliable flush (flush 2.8 us per entry, reader 34 us
+  // plus the 1 ms delay per event, 20 us wake-up).
+  const run = buildScenario(
+    {
+      preset: 'linux-6.18',
+      kernel: { flushCostNs: 2800 },
+      netlink: {},
+      listeners: [
+        {
+          kind: 'raw',
+          groups: [1, 2, 3],
+          broadcastError: false,
+          noEnobufs: false,
+          rcvbufBytes: 106496,
+          force: true,
+          reader: { wakeupUs: { kind: 'constant', us: 20 }, costUs: { kind: 'constant', us: 1034 }, slowdown: 1 },
+        },
+      ],
+      workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 20000, flows: 2000, stopS: 1, replyProb: 0 }],
+      actions: [{ atS: 2, kind: 'flush' }],
+      durationS: 10,
+      sampleMs: 0,
+    },
+    { seed: 1, run: 0 },
+  );
+  run.run();
+  const l = run.world.listeners[0]!;
+  const simDestroys = l.stats.received.destroy;
+  for (const r of live) {
+    t.true(relError(Number(r.destroys), simDestroys) <= 0.1, `DESTROYs: live ${r.destroys}, sim ${simDestroys}`);
+    t.is(Number(r.enobufs), l.stats.enobufs, 'one ENOBUFS while the NEWs overflowed, one at the flush');
+  }
+  t.log(`live ${live.map((r) => `${r.destroys}/${r.enobufs}`).join(', ')}; sim ${simDestroys}/${l.stats.enobufs}`);
+});

@@ -240,35 +240,27 @@ export function flushSummary(destroyMs: readonly number[]): {
 }
 
 /**
- * `live flush`: N unreplied flows, a reliable listener (BROADCAST_ERROR) with SO_RCVBUFFORCE
- * `request`, then `conntrack -F`; records every DESTROY's receive time and the table count.
+ * `live flush`: N unreplied flows, a listener with SO_RCVBUFFORCE `request` (reliable:
+ * NETLINK_BROADCAST_ERROR; unreliable: no option, refused events are lost), then `conntrack -F`;
+ * records every DESTROY's receive time, the ENOBUFS seen, until the table is empty.
  */
 export async function liveFlush(opts: {
   entries: number;
   request: number;
   repeats: number;
   out: string;
+  unreliable?: boolean;
+  /** Extra processing time per message in the helper. */
+  delayUs?: number;
 }): Promise<string[]> {
   const why = liveUnavailable() ?? (tool('conntrack') ? undefined : 'needs conntrack (apt-get install conntrack)');
   if (why) throw new ConfigError('live', 'flush', `cannot run on this machine: it ${why}`);
   const rows: Row[] = [];
   for (let r = 0; r < opts.repeats; r++) {
-    const times = await inNamespace(async (ns) => {
-      const p = spawn(
-        IP(),
-        [
-          'netns',
-          'exec',
-          ns,
-          tool('python3')!,
-          HELPER,
-          '--rcvbuf',
-          String(opts.request),
-          '--force',
-          '--broadcast-error',
-        ],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
-      );
+    const got = await inNamespace(async (ns) => {
+      const args = [HELPER, '--rcvbuf', String(opts.request), '--force', '--delay-us', String(opts.delayUs ?? 0)];
+      if (!opts.unreliable) args.push('--broadcast-error');
+      const p = spawn(IP(), ['netns', 'exec', ns, tool('python3')!, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
       const lines: { kind: string; type?: string; t_ns?: number }[] = [];
       let buf = '';
       p.stdout.on('data', (d: Buffer) => {
@@ -284,7 +276,8 @@ export async function liveFlush(opts: {
       sendFlows(ns, 20000, opts.entries);
       await new Promise((res) => setTimeout(res, 300));
       execFileSync(IP(), ['netns', 'exec', ns, tool('conntrack')!, '-F'], { stdio: 'ignore' });
-      // Until the table is empty (every DESTROY delivered and every entry freed), at most 10 min.
+      // Until the table is empty (every DESTROY delivered and every entry freed), at most 10 min;
+      // then until the reader has been idle for a second.
       const deadline = Date.now() + 600_000;
       while (Date.now() < deadline) {
         const count = Number(
@@ -293,17 +286,26 @@ export async function liveFlush(opts: {
         if (count === 0) break;
         await new Promise((res) => setTimeout(res, 200));
       }
-      await new Promise((res) => setTimeout(res, 200));
+      for (let n = -1; n !== lines.length;) {
+        n = lines.length;
+        await new Promise((res) => setTimeout(res, 1000));
+      }
       p.stdin.end();
       await closed;
-      return lines.filter((l) => l.kind === 'msg' && l.type === 'destroy').map((l) => l.t_ns! / 1e6);
+      return {
+        times: lines.filter((l) => l.kind === 'msg' && l.type === 'destroy').map((l) => l.t_ns! / 1e6),
+        enobufs: lines.filter((l) => l.kind === 'enobufs').length,
+      };
     });
-    const s = flushSummary(times);
+    const s = flushSummary(got.times);
     rows.push({
       entries: opts.entries,
       so_rcvbufforce: opts.request,
+      reliable: opts.unreliable ? 0 : 1,
+      delay_us: opts.delayUs ?? 0,
       repeat: r,
       destroys: s.n,
+      enobufs: got.enobufs,
       burst: s.burst,
       period_ms: s.periodMs,
       last_after_first_ms: s.lastMs,
@@ -312,6 +314,6 @@ export async function liveFlush(opts: {
   writeAtomic(join(opts.out, 'live.csv'), toCsv(rows, Object.keys(rows[0]!)));
   return rows.map(
     (r) =>
-      `flush of ${r.entries} (SO_RCVBUFFORCE ${r.so_rcvbufforce}), repeat ${r.repeat}: ${r.destroys} DESTROYs, burst ${r.burst}, then one per ${Number(r.period_ms).toFixed(2)} ms, last ${(Number(r.last_after_first_ms) / 1000).toFixed(3)} s after the first`,
+      `flush of ${r.entries} (SO_RCVBUFFORCE ${r.so_rcvbufforce}, ${r.reliable ? 'reliable' : 'unreliable'}, +${r.delay_us} us per event), repeat ${r.repeat}: ${r.destroys} DESTROYs received, ${r.enobufs} ENOBUFS, burst ${r.burst}, then one per ${Number(r.period_ms).toFixed(2)} ms, last ${(Number(r.last_after_first_ms) / 1000).toFixed(3)} s after the first`,
   );
 }
