@@ -125,14 +125,14 @@ export const retryDelay: ExperimentDef = {
               values: points.map((p) => ({
                 ...p.label,
                 wait_s: p.stats.wait_mean_s?.[0] ?? 0,
-                series: `${p.label.preset}${p.label.jitter ? '' : ' (fixed timer)'}`,
+                series: `${p.label.preset}${p.label.jitter === 'true' ? '' : ' (fixed timer)'}`,
               })),
             },
             mark: 'bar',
             width: 480,
             height: 240,
             encoding: {
-              y: { field: 'series', type: 'nominal', title: null },
+              y: { field: 'series', type: 'nominal', title: null, axis: { labelLimit: 300 } },
               x: { field: 'wait_s', type: 'quantitative', title: 'mean wait (s)' },
             },
           },
