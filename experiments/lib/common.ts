@@ -88,7 +88,7 @@ export function seriesPlot(
       encoding: {
         x: { field: 't_s', type: 'quantitative', title: 'time (s)' },
         y: { field: o.y, type: 'quantitative', title: o.yTitle },
-        color: { field: o.color, type: 'nominal', title: null },
+        color: { field: o.color, type: 'nominal', title: null, legend: { labelLimit: 400 } },
       },
     },
   };
