@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { buildScenario } from '../models/scenario.js';
+import { DEFAULT_WORKLOAD } from '../models/workloads/flows.js';
 import {
   compareCapacity,
   liveCapacity,
@@ -13,6 +15,43 @@ import {
   relError,
   simulatedCapacity,
 } from '../experiments/live/live.js';
+
+/**
+ * The live flush runs, simulated with the calibration of docs/validation.md: flush 2.8 us per
+ * entry, the Python reader 34 us per event (+ its extra delay), a 20 us wake-up; 2000 unreplied
+ * flows, then conntrack -F at 1 s.
+ */
+function calibratedFlush(o: { broadcastError: boolean; rcvbufBytes: number; extraUs: number }) {
+  const run = buildScenario(
+    {
+      preset: 'linux-6.18',
+      kernel: { flushCostNs: 2800 },
+      netlink: {},
+      listeners: [
+        {
+          kind: 'raw',
+          groups: [1, 2, 3],
+          broadcastError: o.broadcastError,
+          noEnobufs: false,
+          rcvbufBytes: o.rcvbufBytes,
+          force: true,
+          reader: {
+            wakeupUs: { kind: 'constant', us: 20 },
+            costUs: { kind: 'constant', us: 34 + o.extraUs },
+            slowdown: 1,
+          },
+        },
+      ],
+      workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 20000, flows: 2000, stopS: 1, replyProb: 0 }],
+      actions: [{ atS: 1, kind: 'flush' }],
+      durationS: 60,
+      sampleMs: 0,
+    },
+    { seed: 1, run: 0 },
+  );
+  run.run();
+  return run.world.listeners[0]!;
+}
 
 test('recorded live capacities (6.18.44, three repeats) agree exactly with the simulator', (t) => {
   const rows = parse(readFileSync(new URL('./fixtures/live-capacity-6.18.44.csv', import.meta.url), 'utf8'), {
@@ -58,8 +97,6 @@ const why = liveUnavailable();
 );
 
 test('reliable flush of 2000 entries into a one-message listener: the calibrated model is within 10 % (counts) and 15 % (times) of the live run', async (t) => {
-  const { buildScenario } = await import('../models/scenario.js');
-  const { DEFAULT_WORKLOAD } = await import('../models/workloads/flows.js');
   const live = (
     parse(readFileSync(new URL('./fixtures/live-flush-6.18.44.csv', import.meta.url), 'utf8'), {
       columns: true,
@@ -68,48 +105,15 @@ test('reliable flush of 2000 entries into a one-message listener: the calibrated
   // The live run (docs/validation.md): SO_RCVBUFFORCE(1024) → 2304 bytes, one event, read by
   // the Python helper. Live: a burst of 165 DESTROYs in 5.5 ms while conntrack -F ran (the
   // reader drains as the flush proceeds), then one every 16.0 ms (the worker, kicked by those
-  // successes, retries on the timer wheel), the last 29.38 s after the first. Calibration from
-  // that run alone: reader 34 us per event (5.5 ms / 164), flush 2.8 us per entry (165 events
-  // read while 2000 entries were flushed); a 20 us wake-up of the sleeping reader (any value
-  // above zero: the worker re-runs before a sleeping reader gets the CPU).
-  const run = buildScenario(
-    {
-      preset: 'linux-6.18',
-      kernel: { flushCostNs: 2800 },
-      netlink: {},
-      listeners: [
-        {
-          kind: 'raw',
-          groups: [1, 2, 3],
-          broadcastError: true,
-          noEnobufs: false,
-          rcvbufBytes: 1024,
-          force: true,
-          reader: { wakeupUs: { kind: 'constant', us: 20 }, costUs: { kind: 'constant', us: 34 }, slowdown: 1 },
-        },
-      ],
-      workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 20000, flows: 2000, stopS: 1, replyProb: 0 }],
-      actions: [{ atS: 1, kind: 'flush' }],
-      durationS: 60,
-      sampleMs: 0,
-    },
-    { seed: 1, run: 0 },
-  );
-  run.run();
-  const sim = run.world.listeners[0]!.log.flatMap((e) =>
-    e.kind === 'msg' && e.ev.type === 'destroy' ? [(e.t - 1e9) / 1e6] : [],
-  );
+  // successes, retries on the timer wheel), the last 29.38 s after the first. The calibration
+  // comes from that run alone: reader 34 us per event (5.5 ms / 164), flush 2.8 us per entry
+  // (165 events read while 2000 entries were flushed); any wake-up above zero lets the worker
+  // re-run before a sleeping reader gets the CPU.
+  const listener = calibratedFlush({ broadcastError: true, rcvbufBytes: 1024, extraUs: 0 });
+  const sim = listener.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [e.t / 1e6] : []));
   // Times relative to the first DESTROY (the live clock started before conntrack was exec'd).
-  const summary = (xs: number[]) => {
-    const burst = xs.findIndex((x, i) => i > 0 && x - xs[i - 1]! > 5);
-    const gaps = xs
-      .slice(burst)
-      .map((x, i) => x - xs[burst + i - 1]!)
-      .sort((a, b) => a - b);
-    return { n: xs.length, burst, lastMs: xs.at(-1)! - xs[0]!, periodMs: gaps[gaps.length >> 1]! };
-  };
-  const l = summary(live);
-  const s = summary(sim);
+  const l = flushSummary(live);
+  const s = flushSummary(sim);
   t.is(s.n, l.n);
   t.true(relError(l.burst, s.burst) <= 0.1, `burst during the flush: live ${l.burst}, sim ${s.burst}`);
   t.true(relError(l.lastMs, s.lastMs) <= 0.15, `last DESTROY: live ${l.lastMs} ms, sim ${s.lastMs} ms`);
@@ -123,39 +127,12 @@ test('flush summary: burst before the first gap over 5 ms, median period after i
 });
 
 test('unreliable flush of 2000 entries into a 212992-byte listener at 1 ms per event: DESTROYs received and ENOBUFS within 10 % of the live runs', async (t) => {
-  const { buildScenario } = await import('../models/scenario.js');
-  const { DEFAULT_WORKLOAD } = await import('../models/workloads/flows.js');
   const live = parse(readFileSync(new URL('./fixtures/live-flush-unreliable-6.18.44.csv', import.meta.url), 'utf8'), {
     columns: true,
   }) as Record<string, string>[];
   // `nfct-sim live flush --entries 2000 --buffer 106496 --unreliable --delay-us 1000 --repeats 2`
-  // on 6.18.44. Same calibration as the reliable flush (flush 2.8 us per entry, reader 34 us
-  // plus the 1 ms delay per event, 20 us wake-up).
-  const run = buildScenario(
-    {
-      preset: 'linux-6.18',
-      kernel: { flushCostNs: 2800 },
-      netlink: {},
-      listeners: [
-        {
-          kind: 'raw',
-          groups: [1, 2, 3],
-          broadcastError: false,
-          noEnobufs: false,
-          rcvbufBytes: 106496,
-          force: true,
-          reader: { wakeupUs: { kind: 'constant', us: 20 }, costUs: { kind: 'constant', us: 1034 }, slowdown: 1 },
-        },
-      ],
-      workloads: [{ ...DEFAULT_WORKLOAD, arrivals: 'constant', rateHz: 20000, flows: 2000, stopS: 1, replyProb: 0 }],
-      actions: [{ atS: 2, kind: 'flush' }],
-      durationS: 10,
-      sampleMs: 0,
-    },
-    { seed: 1, run: 0 },
-  );
-  run.run();
-  const l = run.world.listeners[0]!;
+  // on 6.18.44, with the calibration of the reliable flush.
+  const l = calibratedFlush({ broadcastError: false, rcvbufBytes: 106496, extraUs: 1000 });
   const simDestroys = l.stats.received.destroy;
   for (const r of live) {
     t.true(relError(Number(r.destroys), simDestroys) <= 0.1, `DESTROYs: live ${r.destroys}, sim ${simDestroys}`);
