@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execSync } from 'node:child_process';
 import { produce } from 'immer';
 import {
+  mergeShards,
   ConfigError,
   confidenceInterval,
   planTasks,
@@ -245,7 +246,6 @@ export async function mergeRuns(dirs: readonly string[], out: string): Promise<s
   for (const f of files)
     if (key(f.params) !== key(first.params))
       throw new ConfigError('merge', dirs.join(' '), 'holds shards of different runs (their params differ)');
-  const { mergeShards } = await import('../../sim/index.js');
   const results = mergeShards(
     files.map((f) => f.results),
     first.total,
