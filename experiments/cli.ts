@@ -16,7 +16,11 @@ import { checkWritable } from './lib/output.js';
 import { runSuite, writeReport } from './suite.js';
 import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
 import { fixtureScenario, traceScenario } from './fixture.js';
-import { liveCapacity, liveFlush } from './live/live.js';
+import { SCENARIOS, runScenario, type LiveOptions } from './live/scenarios.js';
+import type { LiveScenario } from './live/dir.js';
+import { kernelRelease } from './live/host.js';
+import { TWIN_PRESET } from './live/twin.js';
+import { compareDirs, formatComparison, writeComparison } from './live/compare.js';
 
 function intOption(name: string, min: number) {
   return (v: string): number => {
@@ -240,62 +244,93 @@ export function buildCli(): Command {
 
   program
     .command('live')
-    .description('measure on the host kernel, in a network namespace of its own, and compare with the simulator')
+    .description(
+      'run a validation scenario on the host kernel (own network namespace, loopback only) or, with --simulate, its simulated twin; both write the same folder format for `compare`',
+    )
     .argument(
       '<scenario>',
-      'capacity (events held by a listener that does not read, per SO_RCVBUF) or flush (a reliable flush)',
+      Object.entries(SCENARIOS)
+        .map(([k, d]) => `${k}: ${d.describe}`)
+        .join('; '),
     )
-    .option('--buffers <list>', 'capacity: SO_RCVBUF requests', '2048,4096,8192,65536,212992')
-    .option('--entries <n>', 'flush: number of entries', intOption('--entries', 1), 2000)
-    .option(
-      '--buffer <n>',
-      'flush: SO_RCVBUFFORCE request (conntrackd halves NetlinkBufferSize)',
-      intOption('--buffer', 1),
-      1024,
-    )
-    .option('--unreliable', 'flush: a listener without NETLINK_BROADCAST_ERROR', false)
-    .option('--delay-us <n>', 'flush: extra processing time per event in the listener', intOption('--delay-us', 0), 0)
+    .option('--simulate', 'run the simulated twin (linux-6.18 preset, calibrated) instead of the host kernel', false)
     .option('--repeats <n>', 'repeats', intOption('--repeats', 1), 3)
-    .option('--out <dir>', 'output folder (default results/live-<scenario>)')
-    .action(
-      async (
-        scenario: string,
-        o: {
-          buffers: string;
-          entries: number;
-          buffer: number;
-          repeats: number;
-          out?: string;
-          unreliable: boolean;
-          delayUs: number;
-        },
-      ) => {
-        if (scenario !== 'capacity' && scenario !== 'flush')
-          throw new ConfigError('live', scenario, 'must be one of capacity, flush');
-        const out = resolve(o.out ?? `results/live-${scenario}`);
-        if (scenario === 'flush') {
-          checkWritable(out);
-          console.log(
-            (
-              await liveFlush({
-                entries: o.entries,
-                request: o.buffer,
-                repeats: o.repeats,
-                out,
-                unreliable: o.unreliable,
-                delayUs: o.delayUs,
-              })
-            ).join('\n'),
-          );
-          return;
-        }
-        const buffers = o.buffers.split(',').map((x) => Number(x));
-        if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
-          throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
-        checkWritable(out);
-        console.log((await liveCapacity({ buffers, repeats: o.repeats, out })).join('\n'));
-      },
-    );
+    .option('--out <dir>', 'output folder (default results/live-<scenario> or results/sim-<scenario>)')
+    .option('--buffers <list>', 'capacity: SO_RCVBUF requests', '2048,4096,8192,65536,212992')
+    .option(
+      '--flows <n>',
+      'capacity: new flows per measurement; expiry: flows in the burst',
+      intOption('--flows', 1),
+      500,
+    )
+    .option(
+      '--entries <n>',
+      'flush, exhaustion: entries in the table when it is flushed',
+      intOption('--entries', 1),
+      2000,
+    )
+    .option('--buffer <n>', 'flush, exhaustion: SO_RCVBUF request in bytes', intOption('--buffer', 1), 2048)
+    .option('--force', 'flush, exhaustion: SO_RCVBUFFORCE instead of SO_RCVBUF', false)
+    .option('--unreliable', 'flush: a listener without NETLINK_BROADCAST_ERROR', false)
+    .option(
+      '--delay-us <n>',
+      'flush, exhaustion: extra processing time per event in the listener',
+      intOption('--delay-us', 0),
+      0,
+    )
+    .option('--timeout-s <n>', 'expiry: nf_conntrack_udp_timeout for the burst', intOption('--timeout-s', 1), 5)
+    .option(
+      '--offset-s <n>',
+      'expiry: seconds between the gc run that removes the probe and the burst',
+      intOption('--offset-s', 0),
+      1,
+    )
+    .option(
+      '--max <n>',
+      'exhaustion: nf_conntrack_max during the run (a global sysctl, restored)',
+      intOption('--max', 64),
+      2000,
+    )
+    .option('--rate-hz <n>', 'exhaustion: new flows per second after the flush', intOption('--rate-hz', 1), 50)
+    .option(
+      '--duration-s <n>',
+      'exhaustion: how long new flows are sent after the flush',
+      intOption('--duration-s', 1),
+      30,
+    )
+    .action(async (scenario: string, o: LiveOptions & { simulate: boolean; out?: string }) => {
+      if (!(scenario in SCENARIOS))
+        throw new ConfigError('live', scenario, `must be one of ${Object.keys(SCENARIOS).join(', ')}`);
+      const source = o.simulate ? 'sim' : 'live';
+      const out = resolve(o.out ?? `results/${source}-${scenario}`);
+      checkWritable(out);
+      const rows = await runScenario(scenario as LiveScenario, o, source, out, () =>
+        source === 'live' ? kernelRelease() : TWIN_PRESET,
+      );
+      console.log(
+        rows
+          .map((r) =>
+            Object.entries(r)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
+          )
+          .join('\n'),
+      );
+      console.log(`written ${out}`);
+    });
+  program
+    .command('compare')
+    .description('live and simulated figures of one scenario side by side, with relative errors (table, CSV, plot)')
+    .argument('<live-dir>', 'a folder written by `nfct-sim live <scenario>`')
+    .argument('<sim-dir>', 'a folder written by `nfct-sim live <scenario> --simulate` (or another live run)')
+    .option('--out <dir>', 'where comparison.csv and comparison.svg go (default <live-dir>)')
+    .action(async (liveDir: string, simDir: string, o: { out?: string }) => {
+      const out = resolve(o.out ?? liveDir);
+      checkWritable(out);
+      const c = compareDirs(resolve(liveDir), resolve(simDir));
+      await writeComparison(out, c);
+      console.log(formatComparison(c));
+    });
   program
     .command('demo')
     .description('engine demo: M/M/1/K replications against the closed form')

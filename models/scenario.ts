@@ -14,6 +14,7 @@ import {
   type Ctx,
 } from '../sim/index.js';
 import { validateKernel, type KernelConfig } from './kernel/config.js';
+import { SYSCTL_NAMES, type SysctlName } from './kernel/conntrack.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { preset } from './presets.js';
@@ -28,7 +29,7 @@ export type ActionConfig =
   | {
       readonly atS: number;
       readonly kind: 'sysctl';
-      readonly name: 'max' | 'eventsSysctl' | 'retryTimeoutS';
+      readonly name: SysctlName;
       readonly value: number;
     }
   | { readonly atS: number; readonly kind: 'listener-stop' | 'listener-start' | 'failover'; readonly listener: number };
@@ -99,7 +100,7 @@ export function validateScenario(v: unknown): ScenarioConfig {
     checkNumber(`actions[${i}].atS`, (a as { atS?: unknown }).atS, { min: 0, max: 1e7 });
     if (kind === 'delete') checkInt(`actions[${i}].tuple`, (a as { tuple?: unknown }).tuple, { min: 0 });
     if (kind === 'sysctl') {
-      checkOneOf(`actions[${i}].name`, (a as { name?: unknown }).name, ['max', 'eventsSysctl', 'retryTimeoutS']);
+      checkOneOf(`actions[${i}].name`, (a as { name?: unknown }).name, SYSCTL_NAMES);
       checkInt(`actions[${i}].value`, (a as { value?: unknown }).value, { min: 0 });
     }
     if (kind === 'listener-stop' || kind === 'listener-start' || kind === 'failover') {

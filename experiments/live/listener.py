@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Live ctnetlink event listener for nfct-sim's live runner (Python standard library only).
+"""Live helper for nfct-sim's live runner (Python standard library only).
 
-Opens a NETLINK_NETFILTER socket subscribed to the conntrack NEW/UPDATE/DESTROY groups with the
+`listen`: opens a NETLINK_NETFILTER socket subscribed to the conntrack NEW/UPDATE/DESTROY groups with the
 requested buffer and options, and writes one JSON line per message (time, type, flags, length,
 CTA_ID, ports) and per ENOBUFS to stdout. With --hold it reads nothing until stdin closes, then
 reports the socket's Rmem and Drops from /proc/net/netlink and drains the queue.
+`send FIRST N RATE [START_NS]`: from CLOCK_MONOTONIC time START_NS on, one UDP packet to each of N ports from FIRST on 127.0.0.1 (RATE per second,
+0 = as fast as possible); a packet the kernel refuses (EPERM: conntrack table full) is one JSON
+line with its time; a summary line ends the run.
 Why Python: Node has no AF_NETLINK; the standard library has, so nothing is built or fetched.
 """
 import argparse, errno, json, os, select, socket, struct, sys, time
@@ -53,13 +56,37 @@ def proc_netlink(inode):
     return {}
 
 
+def send(first, n, rate, start_ns=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    emit = lambda d: print(json.dumps(d), flush=True)
+    if start_ns > time.monotonic_ns():
+        time.sleep((start_ns - time.monotonic_ns()) / 1e9)
+    start = time.monotonic_ns()
+    failed = 0
+    for i in range(n):
+        if rate:
+            wait = start + i * 1e9 / rate - time.monotonic_ns()
+            if wait > 0:
+                time.sleep(wait / 1e9)
+        try:
+            s.sendto(b'x', ('127.0.0.1', first + i))
+        except PermissionError:
+            failed += 1
+            emit({'kind': 'refused', 't_ns': time.monotonic_ns(), 'dport': first + i})
+    emit({'kind': 'sent', 'start_ns': start, 'end_ns': time.monotonic_ns(), 'n': n, 'refused': failed})
+
+
 def main():
+    if sys.argv[1:2] == ['send']:
+        return send(*(int(x) for x in sys.argv[2:6]))
+    if sys.argv[1:2] == ['listen']:
+        del sys.argv[1]
     ap = argparse.ArgumentParser()
     ap.add_argument('--rcvbuf', type=int, default=0)
     ap.add_argument('--force', action='store_true')
     ap.add_argument('--broadcast-error', action='store_true')
     ap.add_argument('--no-enobufs', action='store_true')
-    ap.add_argument('--delay-us', type=int, default=0, help='processing time per message')
+    ap.add_argument('--delay-us', type=int, default=0, help='processing time per message (busy-waited)')
     ap.add_argument('--hold', action='store_true')
     a = ap.parse_args()
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
@@ -104,7 +131,10 @@ def main():
             emit({'kind': 'msg', 't_ns': t, 'type': kind, 'flags': flags, 'len': ln, 'portid': pid, **parse(data[off:off + ln])})
             off += (ln + 3) & ~3
         if a.delay_us:
-            time.sleep(a.delay_us / 1e6)
+            # Busy-wait: the cost must be known, and time.sleep overshoots by 0.1-0.5 ms.
+            until = time.monotonic_ns() + a.delay_us * 1000
+            while time.monotonic_ns() < until:
+                pass
     emit({'kind': 'end', **proc_netlink(inode)})
 
 

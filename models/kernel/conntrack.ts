@@ -11,7 +11,7 @@
 //   wheel's coarser granularity for long timeouts (≥ 4.8) is not modelled.
 import type { Actor, Counter, Ctx, Stream, Timer } from '../../sim/index.js';
 import { jiffiesToNs, msecsToJiffies, nsToJiffies, s as seconds } from '../../sim/index.js';
-import type { KernelConfig } from './config.js';
+import type { KernelConfig, Timeouts } from './config.js';
 import {
   BITS_E0,
   BITS_E1,
@@ -58,7 +58,11 @@ export type AdminMsg =
   | { readonly kind: 'flush'; readonly portid: number } // conntrack -F
   | { readonly kind: 'delete'; readonly tuple: number; readonly id?: number; readonly portid: number } // conntrack -D
   | { readonly kind: 'dump' } // conntrack -L: in E3+ walks the table and evicts expired entries
-  | { readonly kind: 'sysctl'; readonly name: 'max' | 'eventsSysctl' | 'retryTimeoutS'; readonly value: number };
+  | { readonly kind: 'sysctl'; readonly name: SysctlName; readonly value: number };
+
+/** The sysctls a scenario may change while it runs. */
+export const SYSCTL_NAMES = ['max', 'eventsSysctl', 'retryTimeoutS', 'udpTimeoutS'] as const;
+export type SysctlName = (typeof SYSCTL_NAMES)[number];
 
 type InternalMsg =
   | { readonly kind: 'timers' }
@@ -189,6 +193,8 @@ class Kernel implements KernelModel {
   private max: number;
   private eventsSysctl: 0 | 1 | 2;
   private retryJ: number;
+  /** Per-protocol timeouts; nf_conntrack_udp_timeout can change at run time (a sysctl action). */
+  private timeouts: Timeouts;
   private serialSeq = 0;
   private idKey = 0;
   private readonly truth: KernelView['truth'] = new Map();
@@ -226,6 +232,7 @@ class Kernel implements KernelModel {
     this.max = cfg.max;
     this.eventsSysctl = cfg.eventsSysctl;
     this.retryJ = cfg.retryTimeoutS * cfg.hz;
+    this.timeouts = cfg.timeouts;
     this.e0Slot = new Int32Array(cfg.cpus).fill(NIL);
     this.e0Events = new Int32Array(cfg.cpus);
     this.table = new CtTable(cfg.buckets, 0, 1024);
@@ -388,10 +395,10 @@ class Kernel implements KernelModel {
       const reply = (node & 1) === 1;
       const cpu = t.cpu[slot]!;
       const seenReply = (t.status[slot]! & ST.SEEN_REPLY) !== 0;
-      if (proto === PROTO_TCP) trackTcp(this.cfg.timeouts, t.tcpState[slot]!, flags, reply, seenReply, this.track);
+      if (proto === PROTO_TCP) trackTcp(this.timeouts, t.tcpState[slot]!, flags, reply, seenReply, this.track);
       else
         trackUdp(
-          this.cfg.timeouts,
+          this.timeouts,
           seenReply,
           (t.status[slot]! & ST.ASSURED) !== 0,
           (this.ctx.now - t.created[slot]!) / 1e9,
@@ -435,11 +442,11 @@ class Kernel implements KernelModel {
     t.proto[slot] = proto;
     const cpu = t.cpu[slot]!;
     if (proto === PROTO_TCP) {
-      trackTcp(this.cfg.timeouts, TCP.NONE, flags, false, false, this.track);
+      trackTcp(this.timeouts, TCP.NONE, flags, false, false, this.track);
       t.tcpState[slot] = this.track.state;
       t.timeout[slot] = this.track.timeoutS; // relative until confirmed
       this.cacheEvent(slot, this.bits.PROTOINFO, cpu);
-    } else t.timeout[slot] = this.cfg.timeouts.udpS;
+    } else t.timeout[slot] = this.timeouts.udpS;
     const reaches = p.reachesConfirm !== false;
     const delay = p.confirmDelayNs ?? 0;
     if (delay > 0) {
@@ -1031,9 +1038,11 @@ class Kernel implements KernelModel {
     }
   }
 
-  private sysctl(name: 'max' | 'eventsSysctl' | 'retryTimeoutS', value: number): void {
+  private sysctl(name: SysctlName, value: number): void {
     if (name === 'max') this.max = value;
     else if (name === 'eventsSysctl') this.eventsSysctl = value as 0 | 1 | 2;
+    else if (name === 'udpTimeoutS')
+      this.timeouts = { ...this.timeouts, udpS: value }; // new packets only
     else this.retryJ = value * this.cfg.hz;
   }
 

@@ -1,0 +1,206 @@
+// What every live scenario shares: the checks that it may run here, a network namespace that
+// exists only while it runs, guarded global sysctls, the traffic sender and the listener helper.
+// Everything it creates is removed and every sysctl it changed restored, also on Ctrl-C.
+import { execFile, execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../../sim/index.js';
+
+const HELPER = fileURLToPath(new URL('./listener.py', import.meta.url));
+
+/**
+ * System tools by absolute path: under npm scripts, node_modules/.bin comes first in PATH and
+ * holds an unrelated `nft` (from @vercel/nft).
+ */
+export function tool(name: string): string | undefined {
+  return ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => `${d}/${name}`).find((p) => existsSync(p));
+}
+
+/** Why the live runner cannot run here, or undefined when it can. */
+export function liveUnavailable(extra: readonly [string, string][] = []): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, nftables)';
+  for (const [name, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['python3', 'python3'], ...extra] as const) {
+    if (tool(name) === undefined) return `needs ${name} (apt-get install ${pkg})`;
+  }
+  if (!existsSync('/proc/sys/net/netfilter/nf_conntrack_max')) return 'needs the nf_conntrack module';
+  return undefined;
+}
+
+/** Throws the refusal for `scenario` when the machine cannot run it; touches nothing. */
+export function requireLive(scenario: string, extra: readonly [string, string][] = []): void {
+  const why = liveUnavailable(extra);
+  if (why) throw new ConfigError('live', scenario, `cannot run on this machine: it ${why}`);
+}
+
+export const CONNTRACK: [string, string] = ['conntrack', 'conntrack'];
+
+const run = (args: string[], input?: string): string =>
+  execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', input });
+const IP = (): string => tool('ip')!;
+export const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+/** The running kernel's release, recorded with every live result. */
+export const kernelRelease = (): string => readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+
+/** A network namespace of our own (loopback up, tracking on, test traffic dropped at input). */
+export class Namespace {
+  constructor(readonly name: string) {}
+
+  /**
+   * Runs a command inside the namespace and returns its stdout. Asynchronous on purpose: while
+   * it runs, Node must keep reading the listener's pipe, or the listener blocks on its output
+   * and stops reading its socket (a synchronous `conntrack -F` did exactly that).
+   */
+  exec(args: string[], input?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const p = execFile(IP(), ['netns', 'exec', this.name, ...args], { encoding: 'utf8' }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+      if (input !== undefined) p.stdin!.end(input);
+    });
+  }
+
+  /** Reads or writes a per-namespace sysctl (no restore needed: it goes with the namespace). */
+  async sysctl(name: string, value?: number): Promise<number> {
+    const path = `/proc/sys/${name.replace(/\./g, '/')}`;
+    if (value !== undefined) await this.exec(['sh', '-c', `echo ${value} > ${path}`]);
+    return Number((await this.exec(['cat', path])).trim());
+  }
+
+  /** nf_conntrack_count of this namespace. */
+  count(): Promise<number> {
+    return this.sysctl('net.netfilter.nf_conntrack_count');
+  }
+
+  /**
+   * Sends one UDP packet to each port (one new unreplied flow each), at `rateHz` if given,
+   * starting at `startNs` on CLOCK_MONOTONIC (process.hrtime's clock) if given.
+   */
+  async sendFlows(firstPort: number, n: number, rateHz = 0, startNs = 0n): Promise<HelperLine[]> {
+    const args = [tool('python3')!, HELPER, 'send', String(firstPort), String(n), String(rateHz), String(startNs)];
+    const out = await this.exec(args);
+    return out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as HelperLine);
+  }
+
+  /** Starts the listener helper with the given options (see listener.py). */
+  listen(args: string[]): Listener {
+    return new Listener(
+      spawn(IP(), ['netns', 'exec', this.name, tool('python3')!, HELPER, 'listen', ...args], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
+  }
+}
+
+/** One line the helper wrote (see listener.py for the kinds). */
+export interface HelperLine {
+  kind: string;
+  t_ns?: number;
+  type?: string;
+  dport?: number;
+  [k: string]: unknown;
+}
+
+/** The listener helper as a child process; its JSON lines are collected as they arrive. */
+export class Listener {
+  readonly lines: HelperLine[] = [];
+  private readonly closed: Promise<number | null>;
+
+  constructor(private readonly p: ChildProcessByStdio<Writable, Readable, null>) {
+    let buf = '';
+    p.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.lines.push(JSON.parse(buf.slice(0, i)) as HelperLine);
+        buf = buf.slice(i + 1);
+      }
+    });
+    this.closed = new Promise((res) => p.on('close', (code) => res(code)));
+  }
+
+  /** Resolves once the socket is bound and subscribed. */
+  async ready(): Promise<HelperLine> {
+    for (;;) {
+      const r = this.lines.find((l) => l.kind === 'ready');
+      if (r) return r;
+      await sleep(20);
+    }
+  }
+
+  /** Waits until no new line has arrived for `quietMs`. */
+  async quiet(quietMs: number): Promise<void> {
+    for (let n = -1; n !== this.lines.length;) {
+      n = this.lines.length;
+      await sleep(quietMs);
+    }
+  }
+
+  /** Closes the helper's stdin (its stop signal) and waits for it to exit. */
+  async stop(): Promise<void> {
+    this.p.stdin.end();
+    const code = await this.closed;
+    if (code !== 0) throw new Error(`listener helper exited with ${code}`);
+  }
+
+  /** Messages of one type. */
+  messages(type: string): HelperLine[] {
+    return this.lines.filter((l) => l.kind === 'msg' && l.type === type);
+  }
+}
+
+/** A global sysctl changed for the run; `restore()` puts the old value back. */
+interface Guard {
+  path: string;
+  old: string;
+}
+
+/**
+ * Runs `body` in a namespace that exists only while it runs. `globals` are host-wide sysctls
+ * (such as nf_conntrack_max) set for the run and restored afterwards, also on SIGINT/SIGTERM.
+ */
+export async function inNamespace<T>(
+  body: (ns: Namespace) => Promise<T>,
+  globals: Record<string, number> = {},
+): Promise<T> {
+  const ns = new Namespace(`nfctsim-${process.pid}`);
+  const guards: Guard[] = [];
+  const cleanup = (): void => {
+    try {
+      execFileSync(IP(), ['netns', 'del', ns.name], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+    for (const g of guards.splice(0).reverse()) writeFileSync(g.path, g.old);
+  };
+  const onSignal = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (const [name, value] of Object.entries(globals)) {
+      const path = `/proc/sys/${name.replace(/\./g, '/')}`;
+      guards.push({ path, old: readFileSync(path, 'utf8') });
+      writeFileSync(path, `${value}\n`);
+    }
+    run([IP(), 'netns', 'add', ns.name]);
+    await ns.exec([IP(), 'link', 'set', 'lo', 'up']);
+    // Track everything; drop the test traffic at input so flows stay unreplied (no ICMP).
+    await ns.exec(
+      [tool('nft')!, '-f', '-'],
+      'table inet nfctsim {\n chain in { type filter hook input priority 0; policy accept; udp dport 20000-60000 drop; }\n chain out { type filter hook output priority 0; policy accept; ct state new counter; }\n}\n',
+    );
+    return await body(ns);
+  } finally {
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,200 @@
+// The simulated twins of the live scenarios: the same parameters run through the linux-6.18
+// preset with the calibration of calibration.ts, producing the records the live runner produces,
+// so that both sides go through the same summary code and land in the same CSV schema.
+import { buildScenario, type ActionConfig, type ScenarioConfig } from '../../models/scenario.js';
+import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/flows.js';
+import type { Timeouts } from '../../models/kernel/config.js';
+import type { ListenerConfig } from '../../models/listeners/config.js';
+import { CALIBRATION } from './calibration.js';
+import type { FlushParams, FlushRecord } from './flush.js';
+import type { ExpiryParams, ExpiryRecord } from './expiry.js';
+import { SENDER_DELAY_MS, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
+
+export const TWIN_PRESET = 'linux-6.18';
+
+/**
+ * When the twins start filling the table: after the gc worker's first run (1 s after init), whose
+ * next run is then 60 s away. The live gc worker runs since boot at an arbitrary phase; a twin
+ * that started at 0 would meet a gc run (and its early-drop assist) in its first second.
+ */
+const FILL_AT_S = 2;
+
+/** Python's sendto loop on this VM, flows per second (sets when the flows exist, nothing else). */
+const SEND_RATE_HZ = 100_000;
+
+/** The helper as a simulated listener. */
+export function helperListener(o: {
+  buffer: number;
+  force: boolean;
+  reliable: boolean;
+  delayUs: number;
+}): ListenerConfig {
+  return {
+    kind: 'raw',
+    groups: [1, 2, 3],
+    broadcastError: o.reliable,
+    noEnobufs: false,
+    rcvbufBytes: o.buffer,
+    force: o.force,
+    reader: {
+      wakeupUs: { kind: 'constant', us: CALIBRATION.readerWakeupUs.value },
+      costUs: { kind: 'constant', us: CALIBRATION.readerCostUs.value + o.delayUs },
+      slowdown: 1,
+    },
+  };
+}
+
+/** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
+export function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
+  const flushS = FILL_AT_S + Math.ceil((p.entries / SEND_RATE_HZ + 0.3) * 1000) / 1000;
+  return {
+    flushS,
+    sc: {
+      preset: TWIN_PRESET,
+      kernel: { flushCostNs: CALIBRATION.flushCostNs.value },
+      netlink: {},
+      listeners: [helperListener(p)],
+      workloads: [
+        {
+          ...DEFAULT_WORKLOAD,
+          arrivals: 'constant',
+          rateHz: SEND_RATE_HZ,
+          flows: p.entries,
+          startS: FILL_AT_S,
+          stopS: flushS,
+          replyProb: 0,
+        },
+      ],
+      actions: [{ atS: flushS, kind: 'flush' }],
+      // One DESTROY per 16 ms at worst, plus the first redelivery second.
+      durationS: Math.ceil(flushS + 2 + p.entries * 0.02),
+      sampleMs: 250,
+    },
+  };
+}
+
+/** Runs the flush in the simulator, once per repeat (seed = repeat + 1). */
+export function simulateFlush(p: FlushParams): FlushRecord[] {
+  const out: FlushRecord[] = [];
+  for (let r = 0; r < p.repeats; r++) {
+    const { sc, flushS } = flushScenario(p);
+    const run = buildScenario(sc, { seed: r + 1, run: 0 });
+    run.run();
+    const l = run.world.listeners[0]!;
+    const ms = (t: number): number => t / 1e6 - flushS * 1000;
+    out.push({
+      destroyMs: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [ms(e.t)] : [])),
+      enobufsMs: l.log.flatMap((e) => (e.kind === 'enobufs' ? [ms(e.t)] : [])),
+      rcvbuf: l.socket.rcvbuf,
+      drops: l.socket.drops,
+      samples: run.series.filter((s) => s.tS >= flushS).map((s) => ({ tMs: (s.tS - flushS) * 1000, count: s.count })),
+    });
+  }
+  return out;
+}
+
+/** When the simulated probe is sent: after the gc's first run (1 s after init), like a live one. */
+const PROBE_AT_S = 1.5;
+
+function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
+  const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
+    ...DEFAULT_WORKLOAD,
+    arrivals: 'constant',
+    rateHz: SEND_RATE_HZ,
+    replyProb: 0,
+    ...o,
+  });
+  const probe = udp({ flows: 1, startS: PROBE_AT_S, stopS: PROBE_AT_S + 1, tupleBase: 1_000_000 });
+  const workloads = [probe];
+  const actions: ActionConfig[] = [];
+  if (burstAtS !== undefined) {
+    workloads.push(
+      udp({ flows: p.flows, startS: burstAtS, stopS: burstAtS + 1 + p.flows / SEND_RATE_HZ, tupleBase: 2_000_000 }),
+    );
+    actions.push({ atS: burstAtS - p.offsetS, kind: 'sysctl', name: 'udpTimeoutS', value: p.timeoutS });
+  }
+  return {
+    preset: TWIN_PRESET,
+    kernel: { timeouts: { udpS: 1 } as Timeouts },
+    netlink: {},
+    listeners: [helperListener({ buffer: 32 << 20, force: true, reliable: false, delayUs: 0 })],
+    workloads,
+    actions,
+    durationS: (burstAtS ?? PROBE_AT_S) + p.timeoutS + 150,
+    sampleMs: 0,
+  };
+}
+
+/** Runs the expiry measurement in the simulator (deterministic: every repeat is the same run). */
+export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
+  const destroysOf = (sc: ScenarioConfig) => {
+    const run = buildScenario(sc, { seed: 1, run: 0 });
+    run.run();
+    return run.world.listeners[0]!.log;
+  };
+  const ms = (t: number): number => t / 1e6 - PROBE_AT_S * 1000;
+  const probeDestroy = destroysOf(expiryScenario(p)).find((e) => e.kind === 'msg' && e.ev.type === 'destroy');
+  if (!probeDestroy) throw new Error('simulated probe never expired');
+  const log = destroysOf(expiryScenario(p, probeDestroy.t / 1e9 + p.offsetS));
+  const at = (type: string): Map<number, number> =>
+    new Map(
+      log.flatMap((e) =>
+        e.kind === 'msg' && e.ev.type === type && e.ev.tuple >= 2_000_000 ? [[e.ev.tuple, ms(e.t)]] : [],
+      ),
+    );
+  const news = at('new');
+  const destroys = at('destroy');
+  const flows = [...news]
+    .filter(([k]) => destroys.has(k))
+    .map(([k, newMs]) => ({ newMs, destroyMs: destroys.get(k)! }));
+  const rec = { probeDestroyMs: ms(probeDestroy.t), flows };
+  return Array.from({ length: p.repeats }, () => rec);
+}
+
+/** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
+export function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
+  const flushS = FILL_AT_S + Math.ceil((p.max / SEND_RATE_HZ + 0.3) * 1000) / 1000;
+  const startS = flushS + SENDER_DELAY_MS / 1000;
+  const flows = Math.round(p.rateHz * p.durationS);
+  const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
+    ...DEFAULT_WORKLOAD,
+    arrivals: 'constant',
+    replyProb: 0,
+    ...o,
+  });
+  return {
+    flushS,
+    sc: {
+      preset: TWIN_PRESET,
+      kernel: { max: p.max, flushCostNs: CALIBRATION.flushCostNs.value },
+      netlink: {},
+      listeners: [helperListener({ ...p, reliable: true })],
+      workloads: [
+        udp({ rateHz: SEND_RATE_HZ, flows: p.max, startS: FILL_AT_S, stopS: flushS, tupleBase: 1_000_000 }),
+        udp({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
+      ],
+      actions: [{ atS: flushS, kind: 'flush' }],
+      durationS: startS + p.durationS,
+      // Refusals are read from the kernel's drop counter, sampled every millisecond.
+      sampleMs: 1,
+    },
+  };
+}
+
+/** Runs the exhaustion measurement in the simulator, once per repeat (seed = repeat + 1). */
+export function simulateExhaustion(p: ExhaustionParams): ExhaustionRecord[] {
+  return Array.from({ length: p.repeats }, (_, r) => {
+    const { sc, flushS } = exhaustionScenario(p);
+    const run = buildScenario(sc, { seed: r + 1, run: 0 });
+    run.run();
+    const refusedMs: number[] = [];
+    const samples: { tMs: number; count: number }[] = [];
+    let drops = 0;
+    for (const s of run.series) {
+      const tMs = Math.round((s.tS - flushS) * 1e6) / 1000;
+      for (; drops < s.drops; drops++) refusedMs.push(tMs);
+      if (tMs >= 0 && Math.round(tMs) % 250 === 0) samples.push({ tMs, count: s.count });
+    }
+    return { attempts: Math.round(p.rateHz * p.durationS), refusedMs, samples };
+  });
+}
