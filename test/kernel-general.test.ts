@@ -180,3 +180,16 @@ test('core#12 with no subscriber every delivery succeeds and nothing is sent', (
     t.is(r.k.view.parkedCount(), 0, name);
   }
 });
+
+test('a nf_conntrack_udp_timeout change applies to packets after it, not to entries already timed (live expiry runs change it)', (t) => {
+  const r = kernelRig('linux-3.17', (d) => {
+    d.timeouts.udpS = 30;
+  });
+  r.at(0, udp(2));
+  r.at(s(1), { kind: 'sysctl', name: 'udpTimeoutS', value: 5 });
+  r.at(s(2), udp(4));
+  r.sim.run({ until: s(40) });
+  const destroyAt = (tuple: number) => r.sink.delivered('destroy').find((e) => e.tuple === tuple)?.t;
+  t.true(Math.abs(destroyAt(4)! - s(7)) < ms(20), `tuple 4 destroyed at ${destroyAt(4)}`);
+  t.true(Math.abs(destroyAt(2)! - s(30)) < ms(20), `tuple 2 destroyed at ${destroyAt(2)}`);
+});
