@@ -20,7 +20,7 @@ import { SCENARIOS, runScenario, type LiveOptions } from './live/scenarios.js';
 import type { LiveScenario } from './live/dir.js';
 import { kernelRelease } from './live/host.js';
 import { TWIN_PRESET } from './live/twin.js';
-import { compareDirs, formatComparison, writeComparison } from './live/compare.js';
+import { compareDirs, formatComparison, markdownComparison, writeComparison } from './live/compare.js';
 
 function intOption(name: string, min: number) {
   return (v: string): number => {
@@ -324,12 +324,13 @@ export function buildCli(): Command {
     .argument('<live-dir>', 'a folder written by `nfct-sim live <scenario>`')
     .argument('<sim-dir>', 'a folder written by `nfct-sim live <scenario> --simulate` (or another live run)')
     .option('--out <dir>', 'where comparison.csv and comparison.svg go (default <live-dir>)')
-    .action(async (liveDir: string, simDir: string, o: { out?: string }) => {
+    .option('--markdown', 'print the table as Markdown', false)
+    .action(async (liveDir: string, simDir: string, o: { out?: string; markdown: boolean }) => {
       const out = resolve(o.out ?? liveDir);
       checkWritable(out);
       const c = compareDirs(resolve(liveDir), resolve(simDir));
       await writeComparison(out, c);
-      console.log(formatComparison(c));
+      console.log(o.markdown ? markdownComparison(c) : formatComparison(c));
     });
   program
     .command('demo')

@@ -115,7 +115,8 @@ export function compareDirs(liveDir: string, simDir: string): Comparison {
   };
 }
 
-const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
+const num = (x: number): string =>
+  Number.isInteger(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4);
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : String(x));
 
 /** The table `compare` prints. */
@@ -145,6 +146,26 @@ export function formatComparison(c: Comparison): string {
     outside
       ? `${outside} of ${c.figures.filter((f) => f.kind !== 'observed').length} figures outside the targets (counts 10 %, times 15 %): see docs/validation.md`
       : `all ${c.figures.filter((f) => f.kind !== 'observed').length} compared figures within the targets (counts 10 %, times 15 %)`,
+  ].join('\n');
+}
+
+/** The same table as Markdown (for docs/validation.md). */
+export function markdownComparison(c: Comparison): string {
+  const oneCase = new Set(c.figures.map((f) => f.case)).size === 1;
+  const rows = c.figures.map((f) =>
+    [
+      ...(oneCase ? [] : [f.case]),
+      f.figure,
+      f.live.map(num).join(', '),
+      num(f.simMedian),
+      pct(f.relError),
+      f.kind === 'observed' ? 'observed' : f.ok ? 'ok' : '**outside**',
+    ].join(' | '),
+  );
+  return [
+    '| case | figure | live (repeats) | simulated | error | |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r} |`),
   ].join('\n');
 }
 
