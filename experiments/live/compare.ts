@@ -171,16 +171,21 @@ export function markdownComparison(c: Comparison): string {
 
 /** Vega-Lite: the relative error of each figure against its target. */
 export function errorSpec(c: Comparison): Record<string, unknown> {
+  const oneCase = new Set(c.figures.map((f) => f.case)).size === 1;
   const values = c.figures
     .filter((f) => f.kind !== 'observed')
     .map((f) => ({
-      figure: `${f.case} ${f.figure}`,
+      figure: oneCase ? f.figure : `${f.case} ${f.figure}`,
       error_pct: Number.isFinite(f.relError) ? f.relError * 100 : 1000,
       target_pct: TARGET[f.kind] * 100,
       verdict: f.ok ? 'within target' : 'outside target',
     }));
   return {
-    title: `${c.scenario}: relative error of the simulation against the live median`,
+    title: {
+      text: `${c.scenario}: relative error of the simulation against the live median`,
+      subtitle: 'black tick: the target (counts 10 %, times 15 %)',
+    },
+    config: { axis: { labelLimit: 500 } },
     data: { values },
     width: 480,
     layer: [
@@ -203,28 +208,68 @@ export function errorSpec(c: Comparison): Record<string, unknown> {
   };
 }
 
-/** Vega-Lite: cumulative DESTROYs over time, live and simulated, one line per repeat. */
-export function destroysSpec(rows: readonly Row[]): Record<string, unknown> {
+/** Vega-Lite: a cumulative count of the rows of a series over `t_ms`, one line per source and repeat. */
+export function cumulativeSpec(
+  rows: readonly Row[],
+  o: { title: string; x: string; y: string },
+): Record<string, unknown> {
   return {
-    title: 'DESTROY events received after the flush (every repeat)',
+    title: o.title,
     data: { values: rows },
     width: 560,
     height: 280,
     transform: [
-      { window: [{ op: 'count', as: 'received' }], sort: [{ field: 't_ms' }], groupby: ['source', 'repeat'] },
+      { window: [{ op: 'count', as: 'n' }], sort: [{ field: 't_ms' }], groupby: ['source', 'repeat'] },
       { calculate: 'datum.t_ms / 1000', as: 't_s' },
     ],
     mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
-      x: { field: 't_s', type: 'quantitative', title: 'time after conntrack -F (s)' },
-      y: { field: 'received', type: 'quantitative', title: 'DESTROYs received' },
+      x: { field: 't_s', type: 'quantitative', title: o.x },
+      y: { field: 'n', type: 'quantitative', title: o.y },
       color: { field: 'source', type: 'nominal', title: null, legend: { labelLimit: 400 } },
       detail: { field: 'repeat', type: 'nominal' },
     },
   };
 }
 
-/** comparison.csv, comparison.svg (and destroys.svg for flushes) into `out`. */
+/** Vega-Lite: the distribution of DESTROY lateness, live and simulated. */
+export function latenessSpec(rows: readonly Row[]): Record<string, unknown> {
+  return {
+    title: 'lateness of each DESTROY after its flow expired (every repeat)',
+    data: { values: rows },
+    width: 560,
+    height: 200,
+    transform: [{ calculate: 'datum.lateness_ms / 1000', as: 'lateness_s' }],
+    mark: { type: 'tick', opacity: 0.3 },
+    encoding: {
+      x: { field: 'lateness_s', type: 'quantitative', title: 'lateness (s)', scale: { zero: false } },
+      y: { field: 'source', type: 'nominal', title: null, axis: { labelLimit: 400 } },
+      color: { field: 'source', type: 'nominal', legend: null },
+    },
+  };
+}
+
+/** The plots of the raw series both folders have: file name → spec. */
+function seriesPlots(c: Comparison): Record<string, Record<string, unknown>> {
+  const plots: Record<string, Record<string, unknown>> = {};
+  const { destroys, refused, lateness } = c.series;
+  if (destroys)
+    plots['destroys.svg'] = cumulativeSpec(destroys, {
+      title: 'DESTROY events received after conntrack -F (every repeat)',
+      x: 'time after conntrack -F (s)',
+      y: 'DESTROYs received',
+    });
+  if (refused)
+    plots['refused.svg'] = cumulativeSpec(refused, {
+      title: 'new flows refused (table full) after conntrack -F (every repeat)',
+      x: 'time after conntrack -F (s)',
+      y: 'flows refused',
+    });
+  if (lateness) plots['lateness.svg'] = latenessSpec(lateness);
+  return plots;
+}
+
+/** comparison.csv, comparison.svg and the series plots (destroys, refused, lateness) into `out`. */
 export async function writeComparison(out: string, c: Comparison): Promise<string[]> {
   const rows: Row[] = c.figures.map((f) => ({
     scenario: c.scenario,
@@ -242,9 +287,9 @@ export async function writeComparison(out: string, c: Comparison): Promise<strin
   const written = [join(out, 'comparison.csv'), join(out, 'comparison.svg')];
   writeAtomic(written[0]!, toCsv(rows, Object.keys(rows[0] ?? { scenario: '' })));
   writeAtomic(written[1]!, await renderSvg(errorSpec(c)));
-  if (c.series.destroys) {
-    written.push(join(out, 'destroys.svg'));
-    writeAtomic(written[2]!, await renderSvg(destroysSpec(c.series.destroys)));
+  for (const [name, spec] of Object.entries(seriesPlots(c))) {
+    written.push(join(out, name));
+    writeAtomic(join(out, name), await renderSvg(spec));
   }
   return written;
 }
