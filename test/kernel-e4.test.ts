@@ -280,3 +280,24 @@ test('core#47 TCP: RST before any reply deletes at once; a SYN on TIME_WAIT yiel
   const slot = w.k.view.find(x);
   t.is(w.k.view.table.status[slot]! & ST.ASSURED, 0);
 });
+
+test('E4 worker runs take workerCostNs per redelivery: a restarted run starts when the previous one is over', (t) => {
+  const redeliveryTimes = (costNs: number) => {
+    const r = kernelRig('linux-6.18', (d) => {
+      d.workerCostNs = costNs;
+    });
+    r.sink.refuse = (ev, now) => ev.type === 'destroy' && now < s(1);
+    for (let i = 0; i < 4; i++) r.at(ms(i), udp(10 + 2 * i));
+    r.at(s(0.5), { kind: 'flush', portid: 0 });
+    r.sim.run({ until: s(3) });
+    return destroys(r, true).map((d) => d.t);
+  };
+  // The shipped time check restarts after every success: one redelivery per run.
+  const free = redeliveryTimes(0);
+  t.is(new Set(free).size, 1, 'runs that take no time all happen at the same instant');
+  const timed = redeliveryTimes(5000);
+  t.deepEqual(
+    timed.map((x) => x - timed[0]!),
+    [0, 5000, 10000, 15000],
+  );
+});

@@ -44,7 +44,19 @@ function optionsOf(params: Record<string, unknown>, repeats: number): LiveOption
  * Figures the simulator is known to get wrong, each explained in docs/validation.md; every
  * other compared figure of every recorded run must be within the targets.
  */
-const KNOWN: Record<string, string[]> = {};
+const KNOWN: Record<string, string[]> = {
+  // The model's gc evicts its 256 entries per pass at one instant; live each eviction costs
+  // about 25 us of kernel time, so the DESTROYs trickle over 32-49 ms instead of four bursts.
+  'expiry-5-6.18.44': ['flows=1000 timeout_s=5 offset_s=1 spread_ms'],
+  'expiry-90-6.18.44': ['flows=1000 timeout_s=90 offset_s=1 spread_ms'],
+  // Redelivery into a 166-event buffer: live, the worker's one-event runs are sometimes slower
+  // than the reader and rounds merge (1.3-1.5 s, 82-94 ENOBUFS); the model's runs take no time,
+  // so every round stops at the buffer's capacity (1.8 s, 120). docs/validation.md.
+  'flush-20000-106496f-6.18.44': [
+    'entries=20000 buffer=106496 force=1 reliable=1 delay_us=0 enobufs',
+    'entries=20000 buffer=106496 force=1 reliable=1 delay_us=0 last_after_first_ms',
+  ],
+};
 
 for (const name of readdirSync(FIXTURES).sort()) {
   const dir = join(FIXTURES, name);

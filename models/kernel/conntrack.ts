@@ -894,9 +894,13 @@ class Kernel implements KernelModel {
     if (ret === CONGESTED) delayJ = era === 'E4' ? msecsToJiffies(10, this.cfg.hz) : Math.floor(this.cfg.hz / 10);
     else if (ret === RESTART) delayJ = 0;
     if (era !== 'E4') this.ecacheDworkPending = delayJ > 0;
-    if (delayJ === 0) this.ctx.addTimer(this.ecacheWork, this.ctx.now + this.latency());
+    // A restart runs again once this run is over: E4 runs cost workerCostNs per redelivery.
+    if (delayJ === 0) this.ctx.addTimer(this.ecacheWork, this.ctx.now + this.workRunNs + this.latency());
     else if (delayJ > 0) this.ctx.addTimer(this.ecacheWork, this.atJiffy(this.nowJ() + delayJ));
   }
+
+  /** CPU time of the last E4 worker run (workerCostNs per redelivery). */
+  private workRunNs = 0;
 
   private e2EvictList(cpu: number): number {
     const t = this.table;
@@ -922,11 +926,13 @@ class Kernel implements KernelModel {
     const list = this.lists[0]!;
     const stopJ = this.nowJ() + msecsToJiffies(10, this.cfg.hz);
     let costNs = 0;
+    this.workRunNs = 0;
     while (list.head !== NIL) {
       const slot = list.head;
       if (this.eventmaskReport(slot, this.bits.DESTROY, 0) < 0) return CONGESTED;
       this.redelivered(slot);
       costNs += this.cfg.workerCostNs;
+      this.workRunNs = costNs;
       const jiffiesNow = nsToJiffies(this.ctx.now + costNs, this.cfg.hz);
       // Shipped: time_after(stop, jiffies) is true while the budget is NOT exhausted, so the walk
       // stops after the first success. Fixed: stop only once the 10 ms budget is used up.
