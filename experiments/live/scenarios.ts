@@ -184,7 +184,9 @@ export async function runScenario(
   const def = SCENARIOS[scenario] as unknown as ScenarioDef<object>;
   const p = def.params(o);
   const res = source === 'live' ? await def.live(p) : def.simulate(p);
-  const { repeats: _r, ...params } = p as Record<string, number | boolean | string | number[]>;
+  // Repeats may differ between a live run and its twin; the rest must match for `compare`.
+  const params = { ...(p as Record<string, number | boolean | string | number[]>) };
+  delete params.repeats;
   writeRunDir(
     out,
     {
