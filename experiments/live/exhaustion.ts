@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
 import { CONNTRACK, inNamespace, requireLive, sleep, tool } from './host.js';
-import { lineMs, sampleCount } from './flush.js';
+import { lineMs, sampleCount, type TableSample } from './flush.js';
 
 export interface ExhaustionParams {
   /** nf_conntrack_max during the run, and the flows that fill it. */
@@ -29,7 +29,7 @@ export const SENDER_DELAY_MS = 100;
 export interface ExhaustionRecord {
   attempts: number;
   refusedMs: number[];
-  samples: { tMs: number; count: number }[];
+  samples: TableSample[];
 }
 
 /** The row of results.csv for one repeat (live and simulated alike). */
@@ -80,7 +80,7 @@ export async function liveExhaustion(p: ExhaustionParams): Promise<ExhaustionRec
           const flush = ns.exec([tool('conntrack')!, '-F']);
           const n = Math.round(p.rateHz * p.durationS);
           const sent = ns.sendFlows(20000 + p.max, n, p.rateHz, t0 + BigInt(SENDER_DELAY_MS * 1e6));
-          const samples = sampleCount(ns, t0, 250, p.durationS * 1000 + SENDER_DELAY_MS);
+          const samples = sampleCount(ns, t0, 500, p.durationS * 1000 + SENDER_DELAY_MS, { until: -1, parked: true });
           const [, lines, series] = await Promise.all([flush, sent, samples]);
           await l.quiet(500);
           await l.stop();

@@ -24,7 +24,7 @@ export interface FlushRecord {
   enobufsMs: number[];
   rcvbuf: number;
   drops: number;
-  samples: { tMs: number; count: number }[];
+  samples: TableSample[];
 }
 
 /** A silence longer than this ends a burst of DESTROYs (ms). */
@@ -87,20 +87,32 @@ export function listenerArgs(p: FlushParams): string[] {
   return args;
 }
 
-/** Polls nf_conntrack_count every `everyMs` until it reaches `until` or `deadlineMs` passes. */
+/** One sample of the table: nf_conntrack_count and, where asked, the entries parked for redelivery. */
+export interface TableSample {
+  tMs: number;
+  count: number;
+  parked?: number;
+}
+
+/**
+ * Polls nf_conntrack_count every `everyMs` until it reaches `until` or `deadlineMs` passes;
+ * with `parked`, also counts the dying list (`conntrack -L dying`, which dumps only that list
+ * and so, unlike a table dump, expires nothing).
+ */
 export async function sampleCount(
   ns: Namespace,
   t0: bigint,
   everyMs: number,
   deadlineMs: number,
-  until = 0,
-): Promise<{ tMs: number; count: number }[]> {
-  const out: { tMs: number; count: number }[] = [];
+  o: { until?: number; parked?: boolean } = {},
+): Promise<TableSample[]> {
+  const out: TableSample[] = [];
   for (;;) {
     const tMs = msSince(t0);
     const count = await ns.count();
-    out.push({ tMs, count });
-    if (count <= until || tMs > deadlineMs) return out;
+    const parked = o.parked ? await ns.parked() : undefined;
+    out.push(parked === undefined ? { tMs, count } : { tMs, count, parked });
+    if (count <= (o.until ?? 0) || tMs > deadlineMs) return out;
     await sleep(everyMs);
   }
 }
@@ -130,7 +142,7 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
         await ns.exec([tool('conntrack')!, '-F']);
         // Until the table is empty (every DESTROY delivered, every entry freed), at most 15 min;
         // then until the reader has been idle for a second.
-        const samples = await sampleCount(ns, t0, 250, 900_000);
+        const samples = await sampleCount(ns, t0, 500, 900_000, { parked: true });
         await l.quiet(1000);
         await l.stop();
         const end = l.lines.find((x) => x.kind === 'end') ?? {};

@@ -55,8 +55,11 @@ export class Namespace {
    */
   exec(args: string[], input?: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const p = execFile(IP(), ['netns', 'exec', this.name, ...args], { encoding: 'utf8' }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
+      const p = execFile(
+        IP(),
+        ['netns', 'exec', this.name, ...args],
+        { encoding: 'utf8', maxBuffer: 1 << 28 },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
       );
       if (input !== undefined) p.stdin!.end(input);
     });
@@ -67,6 +70,12 @@ export class Namespace {
     const path = `/proc/sys/${name.replace(/\./g, '/')}`;
     if (value !== undefined) await this.exec(['sh', '-c', `echo ${value} > ${path}`]);
     return Number((await this.exec(['cat', path])).trim());
+  }
+
+  /** Entries on this namespace's dying list (parked for DESTROY redelivery). */
+  async parked(): Promise<number> {
+    const out = await this.exec([tool('conntrack')!, '-L', 'dying']);
+    return out.split('\n').filter((l) => l.trim() !== '').length;
   }
 
   /** nf_conntrack_count of this namespace. */

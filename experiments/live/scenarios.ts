@@ -57,7 +57,9 @@ function flushOutput(p: FlushParams, recs: FlushRecord[]): ScenarioOutput {
     results: recs.map((r, i) => flushRow(p, i, r)),
     series: {
       destroys: recs.flatMap((r, i) => r.destroyMs.map((t) => ({ repeat: i, t_ms: t }))),
-      samples: recs.flatMap((r, i) => r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count }))),
+      samples: recs.flatMap((r, i) =>
+        r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count, parked: s.parked ?? '' })),
+      ),
     },
   };
 }
@@ -161,7 +163,9 @@ function exhaustionOutput(p: ExhaustionParams, recs: ExhaustionRecord[]): Scenar
     results: recs.map((r, i) => exhaustionRow(p, i, r)),
     series: {
       refused: recs.flatMap((r, i) => r.refusedMs.map((t) => ({ repeat: i, t_ms: t }))),
-      samples: recs.flatMap((r, i) => r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count }))),
+      samples: recs.flatMap((r, i) =>
+        r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count, parked: s.parked ?? '' })),
+      ),
     },
   };
 }

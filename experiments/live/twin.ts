@@ -6,7 +6,7 @@ import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/fl
 import type { Timeouts } from '../../models/kernel/config.js';
 import type { ListenerConfig } from '../../models/listeners/config.js';
 import { CALIBRATION } from './calibration.js';
-import type { FlushParams, FlushRecord } from './flush.js';
+import type { FlushParams, FlushRecord, TableSample } from './flush.js';
 import type { ExpiryParams, ExpiryRecord } from './expiry.js';
 import { SENDER_DELAY_MS, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 
@@ -68,7 +68,7 @@ export function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: num
       actions: [{ atS: flushS, kind: 'flush' }],
       // One DESTROY per 16 ms at worst, plus the first redelivery second.
       durationS: Math.ceil(flushS + 2 + p.entries * 0.02),
-      sampleMs: 250,
+      sampleMs: 500,
     },
   };
 }
@@ -87,7 +87,9 @@ export function simulateFlush(p: FlushParams): FlushRecord[] {
       enobufsMs: l.log.flatMap((e) => (e.kind === 'enobufs' ? [ms(e.t)] : [])),
       rcvbuf: l.socket.rcvbuf,
       drops: l.socket.drops,
-      samples: run.series.filter((s) => s.tS >= flushS).map((s) => ({ tMs: (s.tS - flushS) * 1000, count: s.count })),
+      samples: run.series
+        .filter((s) => s.tS >= flushS)
+        .map((s) => ({ tMs: (s.tS - flushS) * 1000, count: s.count, parked: s.parked })),
     });
   }
   return out;
@@ -188,12 +190,12 @@ export function simulateExhaustion(p: ExhaustionParams): ExhaustionRecord[] {
     const run = buildScenario(sc, { seed: r + 1, run: 0 });
     run.run();
     const refusedMs: number[] = [];
-    const samples: { tMs: number; count: number }[] = [];
+    const samples: TableSample[] = [];
     let drops = 0;
     for (const s of run.series) {
       const tMs = Math.round((s.tS - flushS) * 1e6) / 1000;
       for (; drops < s.drops; drops++) refusedMs.push(tMs);
-      if (tMs >= 0 && Math.round(tMs) % 250 === 0) samples.push({ tMs, count: s.count });
+      if (tMs >= 0 && Math.round(tMs) % 500 === 0) samples.push({ tMs, count: s.count, parked: s.parked });
     }
     return { attempts: Math.round(p.rateHz * p.durationS), refusedMs, samples };
   });
