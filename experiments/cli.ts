@@ -18,7 +18,7 @@ import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
 import { fixtureScenario, traceScenario } from './fixture.js';
 import { SCENARIOS, runScenario, type LiveOptions } from './live/scenarios.js';
 import type { LiveScenario } from './live/dir.js';
-import { kernelRelease } from './live/host.js';
+import { CONNTRACK, kernelRelease, requireLive } from './live/host.js';
 import { TWIN_PRESET } from './live/twin.js';
 import { compareDirs, formatComparison, markdownComparison, writeComparison } from './live/compare.js';
 
@@ -303,6 +303,8 @@ export function buildCli(): Command {
         throw new ConfigError('live', scenario, `must be one of ${Object.keys(SCENARIOS).join(', ')}`);
       const source = o.simulate ? 'sim' : 'live';
       const out = resolve(o.out ?? `results/${source}-${scenario}`);
+      // Refuse before anything is created when the host cannot run it.
+      if (source === 'live') requireLive(scenario, scenario === 'capacity' || scenario === 'expiry' ? [] : [CONNTRACK]);
       checkWritable(out);
       const rows = await runScenario(scenario as LiveScenario, o, source, out, () =>
         source === 'live' ? kernelRelease() : TWIN_PRESET,

@@ -239,6 +239,9 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.true(rows.some((r) => r.figure === 'last_after_first_ms' && r.within_target === '1'));
   t.regex(readFileSync(join(out, 'comparison.svg'), 'utf8'), /^<svg/);
   t.regex(readFileSync(join(out, 'destroys.svg'), 'utf8'), /^<svg/);
+  const r4 = cli('live', 'floosh', '--simulate');
+  t.is(r4.status, 2);
+  t.is(r4.stderr, 'nfct-sim: live = "floosh": must be one of capacity, flush, expiry, exhaustion\n');
   const r3 = cli('compare', dir, join(out, 'nope'));
   t.is(r3.status, 2);
   t.regex(r3.stderr, /^nfct-sim: dir = ".*nope": must be a folder written by/);
