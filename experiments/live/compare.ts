@@ -170,7 +170,7 @@ export function markdownComparison(c: Comparison): string {
 }
 
 /** Vega-Lite: the relative error of each figure against its target. */
-export function errorSpec(c: Comparison): Record<string, unknown> {
+function errorSpec(c: Comparison): Record<string, unknown> {
   const oneCase = new Set(c.figures.map((f) => f.case)).size === 1;
   const values = c.figures
     .filter((f) => f.kind !== 'observed')
@@ -209,10 +209,7 @@ export function errorSpec(c: Comparison): Record<string, unknown> {
 }
 
 /** Vega-Lite: a cumulative count of the rows of a series over `t_ms`, one line per source and repeat. */
-export function cumulativeSpec(
-  rows: readonly Row[],
-  o: { title: string; x: string; y: string },
-): Record<string, unknown> {
+function cumulativeSpec(rows: readonly Row[], o: { title: string; x: string; y: string }): Record<string, unknown> {
   return {
     title: o.title,
     data: { values: rows },
@@ -233,7 +230,7 @@ export function cumulativeSpec(
 }
 
 /** Vega-Lite: the distribution of DESTROY lateness, live and simulated. */
-export function latenessSpec(rows: readonly Row[]): Record<string, unknown> {
+function latenessSpec(rows: readonly Row[]): Record<string, unknown> {
   return {
     title: 'lateness of each DESTROY after its flow expired (every repeat)',
     data: { values: rows },

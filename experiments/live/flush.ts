@@ -80,7 +80,7 @@ export function flushRow(p: FlushParams, repeat: number, r: FlushRecord): Row {
 }
 
 /** Listener options of the helper for these parameters. */
-export function listenerArgs(p: FlushParams): string[] {
+function listenerArgs(p: FlushParams): string[] {
   const args = ['--rcvbuf', String(p.buffer), '--delay-us', String(p.delayUs)];
   if (p.force) args.push('--force');
   if (p.reliable) args.push('--broadcast-error');
@@ -124,8 +124,7 @@ export const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - 
 export const lineMs = (tNs: number | undefined, t0: bigint): number => (tNs! - Number(t0)) / 1e6;
 
 /** Receive times (ms after `t0`) of one message type. */
-export const timesOf = (l: Listener, type: string, t0: bigint): number[] =>
-  l.messages(type).map((m) => lineMs(m.t_ns, t0));
+const timesOf = (l: Listener, type: string, t0: bigint): number[] => l.messages(type).map((m) => lineMs(m.t_ns, t0));
 
 /** Runs the flush `p.repeats` times, each in a fresh namespace. */
 export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {

@@ -3,9 +3,9 @@
 import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
 import { liveCapacity, simulateCapacity, type CapacityParams } from './capacity.js';
-import { flushRow, liveFlush, type FlushParams, type FlushRecord } from './flush.js';
+import { flushRow, liveFlush, type FlushParams, type FlushRecord, type TableSample } from './flush.js';
 import { simulateExhaustion, simulateExpiry, simulateFlush } from './twin.js';
-import { expiryRow, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
+import { expiryRow, latenessOf, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
 import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 import { writeRunDir, type LiveScenario } from './dir.js';
 import { calibrationValues } from './calibration.js';
@@ -52,14 +52,19 @@ export interface ScenarioDef<P extends object> {
   simulate(p: P): ScenarioOutput;
 }
 
+/** samples.csv: the table samples of every repeat. */
+function samplesSeries(recs: readonly { samples: readonly TableSample[] }[]): Row[] {
+  return recs.flatMap((r, i) =>
+    r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count, parked: s.parked ?? '' })),
+  );
+}
+
 function flushOutput(p: FlushParams, recs: FlushRecord[]): ScenarioOutput {
   return {
     results: recs.map((r, i) => flushRow(p, i, r)),
     series: {
       destroys: recs.flatMap((r, i) => r.destroyMs.map((t) => ({ repeat: i, t_ms: t }))),
-      samples: recs.flatMap((r, i) =>
-        r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count, parked: s.parked ?? '' })),
-      ),
+      samples: samplesSeries(recs),
     },
   };
 }
@@ -125,14 +130,10 @@ function expiryOutput(p: ExpiryParams, recs: ExpiryRecord[]): ScenarioOutput {
   return {
     results: recs.map((r, i) => expiryRow(p, i, r)),
     series: {
-      lateness: recs.flatMap((r, i) =>
-        r.flows.map((f) => ({
-          repeat: i,
-          new_ms: f.newMs,
-          destroy_ms: f.destroyMs,
-          lateness_ms: f.destroyMs - f.newMs - p.timeoutS * 1000,
-        })),
-      ),
+      lateness: recs.flatMap((r, i) => {
+        const late = latenessOf(p, r);
+        return r.flows.map((f, k) => ({ repeat: i, new_ms: f.newMs, destroy_ms: f.destroyMs, lateness_ms: late[k]! }));
+      }),
     },
   };
 }
@@ -163,9 +164,7 @@ function exhaustionOutput(p: ExhaustionParams, recs: ExhaustionRecord[]): Scenar
     results: recs.map((r, i) => exhaustionRow(p, i, r)),
     series: {
       refused: recs.flatMap((r, i) => r.refusedMs.map((t) => ({ repeat: i, t_ms: t }))),
-      samples: recs.flatMap((r, i) =>
-        r.samples.map((s) => ({ repeat: i, t_ms: s.tMs, count: s.count, parked: s.parked ?? '' })),
-      ),
+      samples: samplesSeries(recs),
     },
   };
 }

@@ -23,12 +23,7 @@ const FILL_AT_S = 2;
 const SEND_RATE_HZ = 100_000;
 
 /** The helper as a simulated listener. */
-export function helperListener(o: {
-  buffer: number;
-  force: boolean;
-  reliable: boolean;
-  delayUs: number;
-}): ListenerConfig {
+function helperListener(o: { buffer: number; force: boolean; reliable: boolean; delayUs: number }): ListenerConfig {
   return {
     kind: 'raw',
     groups: [1, 2, 3],
@@ -45,7 +40,7 @@ export function helperListener(o: {
 }
 
 /** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
-export function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
+function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
   const flushS = FILL_AT_S + Math.ceil((p.entries / SEND_RATE_HZ + 0.3) * 1000) / 1000;
   return {
     flushS,
@@ -154,7 +149,7 @@ export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
 }
 
 /** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
-export function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
+function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
   const flushS = FILL_AT_S + Math.ceil((p.max / SEND_RATE_HZ + 0.3) * 1000) / 1000;
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
