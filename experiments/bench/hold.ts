@@ -3,7 +3,7 @@
 // other pending timer before it fires, as conntrack refreshes do. The baseline is the textbook
 // alternative: a binary heap with lazy deletion, where a re-arm leaves a dead entry behind.
 import { performance } from 'node:perf_hooks';
-import { Simulation, Stream, type Ctx, type Timer } from '../../sim/index.js';
+import { EventQueue, Simulation, Stream, type Ctx, type Timer } from '../../sim/index.js';
 
 const TIMERS = 1_000_000;
 const MEAN_NS = 1_000_000_000; // mean hold time 1 s
@@ -44,6 +44,29 @@ export function engineHold(seed: number, events: number): HoldMeasured {
   sim.run({ maxEvents: events });
   const seconds = (performance.now() - t0) / 1000;
   return { events, seconds, queueLength: sim.pending, queueBytes: sim.queueBytes };
+}
+
+/**
+ * The classic hold model on the pending-event set alone (no actors, no Timer objects): pop the
+ * earliest event, push it again a random hold time later, and one time in four reschedule a
+ * random other pending event by its handle. Same queue as the engine's, same random draws.
+ */
+export function queueHold(seed: number, events: number): HoldMeasured {
+  const rng = new Stream({ seed, run: 0 }, 'hold');
+  const q = new EventQueue<number>(TIMERS);
+  const handles = new Float64Array(TIMERS);
+  for (let i = 0; i < TIMERS; i++) handles[i] = q.push(Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, i);
+  const t0 = performance.now();
+  for (let e = 0; e < events; e++) {
+    const now = q.peekTime();
+    const slot = q.popSlot();
+    const i = q.payloadOf(slot);
+    q.release(slot);
+    handles[i] = q.push(now + Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, i);
+    if (rng.next() < 0.25) q.reschedule(handles[rng.intBelow(TIMERS)]!, now + Math.round(rng.exponential(MEAN_NS)), 0);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { events, seconds, queueLength: q.size, queueBytes: q.byteLength };
 }
 
 interface Entry {
