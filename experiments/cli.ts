@@ -291,6 +291,12 @@ export function buildCli(): Command {
       intOption('--max', 64),
       2000,
     )
+    .option(
+      '--fill-rate-hz <n>',
+      'flush, expiry, exhaustion: new flows per second while the table is filled (0: as fast as possible)',
+      intOption('--fill-rate-hz', 0),
+      0,
+    )
     .option('--rate-hz <n>', 'exhaustion: new flows per second after the flush', intOption('--rate-hz', 1), 50)
     .option(
       '--duration-s <n>',

@@ -37,6 +37,7 @@ function optionsOf(params: Record<string, unknown>, repeats: number): LiveOption
     max: Number(params.max ?? 2000),
     rateHz: Number(params.rateHz ?? 50),
     durationS: Number(params.durationS ?? 10),
+    fillRateHz: Number(params.fillRateHz ?? 0),
   };
 }
 
@@ -89,7 +90,15 @@ test('reliable flush of 2000 entries into a one-message listener, measured by ha
   // The calibration run (docs/validation.md): SO_RCVBUFFORCE(1024) → 2304 bytes, one event.
   // Live: a burst of 165 DESTROYs while conntrack -F ran, then one every 16.0 ms, the last
   // 29.38 s after the first. The calibration in calibration.ts comes from this run alone.
-  const [rec] = simulateFlush({ entries: 2000, buffer: 1024, force: true, reliable: true, delayUs: 0, repeats: 1 });
+  const [rec] = simulateFlush({
+    entries: 2000,
+    buffer: 1024,
+    force: true,
+    reliable: true,
+    delayUs: 0,
+    fillRateHz: 0,
+    repeats: 1,
+  });
   const l = flushSummary(live);
   const s = flushSummary(rec!.destroyMs);
   t.is(s.n, l.n);
@@ -113,13 +122,13 @@ test('flush summary: bursts end at a 3 ms silence; first burst, median later bur
 });
 
 test('flush row: ENOBUFS before the flush are counted apart from those after it', (t) => {
-  const p = { entries: 3, buffer: 2048, force: false, reliable: true, delayUs: 0, repeats: 1 };
+  const p = { entries: 3, buffer: 2048, force: false, reliable: true, delayUs: 0, fillRateHz: 0, repeats: 1 };
   const row = flushRow(p, 0, { destroyMs: [1, 2, 18], enobufsMs: [-50, -1, 3], rcvbuf: 4096, drops: 0, samples: [] });
   t.like(row, { destroys: 3, enobufs: 1, enobufs_before_flush: 2, burst: 2, later_burst: 1, first_destroy_ms: 1 });
 });
 
 test('expiry row: lateness after each flow expiry, the wait after the probe scan, the spread', (t) => {
-  const p = { flows: 2, timeoutS: 5, offsetS: 1, repeats: 1 };
+  const p = { flows: 2, timeoutS: 5, offsetS: 1, fillRateHz: 0, repeats: 1 };
   const row = expiryRow(p, 0, {
     probeDestroyMs: 1000,
     flows: [
@@ -138,7 +147,7 @@ test('expiry row: lateness after each flow expiry, the wait after the probe scan
 });
 
 test('exhaustion row: refused flows, the first and the last refusal', (t) => {
-  const p = { max: 100, buffer: 2048, force: false, delayUs: 0, rateHz: 50, durationS: 10, repeats: 1 };
+  const p = { max: 100, buffer: 2048, force: false, delayUs: 0, rateHz: 50, durationS: 10, fillRateHz: 0, repeats: 1 };
   t.like(exhaustionRow(p, 0, { attempts: 500, refusedMs: [300, 120, 990], samples: [] }), {
     attempts: 500,
     refused: 3,

@@ -54,7 +54,9 @@ export function compareResults(
   return cases.flatMap((c) =>
     def.metrics.flatMap((m) => {
       const col = (rows: readonly Row[]): number[] =>
-        rows.filter((r) => caseOf(r) === c && r[m.column] !== '').map((r) => Number(r[m.column]));
+        rows
+          .filter((r) => caseOf(r) === c && r[m.column] !== '' && r[m.column] !== undefined)
+          .map((r) => Number(r[m.column]));
       const l = col(live);
       if (l.length === 0) return []; // not applicable to this case (rounds of an unreliable flush)
       const s = col(sim);

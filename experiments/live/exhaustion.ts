@@ -19,6 +19,8 @@ export interface ExhaustionParams {
   /** New flows per second after the flush, for `durationS`. */
   rateHz: number;
   durationS: number;
+  /** New flows per second while the table is filled (0: as fast as the sender can). */
+  fillRateHz: number;
   repeats: number;
 }
 
@@ -74,7 +76,7 @@ export async function liveExhaustion(p: ExhaustionParams): Promise<ExhaustionRec
           if (p.force) args.push('--force');
           const l = ns.listen(args);
           await l.ready();
-          await ns.sendFlows(20000, p.max);
+          await ns.sendFlows(20000, p.max, p.fillRateHz);
           await sleep(300);
           const t0 = process.hrtime.bigint();
           const flush = ns.exec([tool('conntrack')!, '-F']);

@@ -12,6 +12,8 @@ export interface ExpiryParams {
   flows: number;
   timeoutS: number;
   offsetS: number;
+  /** New flows per second in the burst (0: as fast as the sender can). */
+  fillRateHz: number;
   repeats: number;
 }
 
@@ -68,7 +70,7 @@ export async function liveExpiry(p: ExpiryParams): Promise<ExpiryRecord[]> {
         }
         await ns.sysctl('net.netfilter.nf_conntrack_udp_timeout', p.timeoutS);
         await sleep(Math.max(0, probe + p.offsetS * 1000 - msSince(t0)));
-        await ns.sendFlows(20001, p.flows);
+        await ns.sendFlows(20001, p.flows, p.fillRateHz);
         await sampleCount(ns, t0, 500, msSince(t0) + (p.timeoutS + 150) * 1000);
         await l.quiet(1000);
         await l.stop();

@@ -14,6 +14,8 @@ export interface FlushParams {
   reliable: boolean;
   /** Extra processing time per message in the listener, µs. */
   delayUs: number;
+  /** New flows per second while the table is filled (0: as fast as the sender can). */
+  fillRateHz: number;
   repeats: number;
 }
 
@@ -70,6 +72,7 @@ export function flushRow(p: FlushParams, repeat: number, r: FlushRecord): Row {
     destroys: s.n,
     enobufs: r.enobufsMs.filter((t) => t >= 0).length,
     enobufs_before_flush: r.enobufsMs.filter((t) => t < 0).length,
+    drops: r.drops,
     burst: s.burst,
     // Rounds of redelivery exist only for a reliable listener.
     later_burst: p.reliable ? s.laterBurst : '',
@@ -135,7 +138,7 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
       await inNamespace(async (ns) => {
         const l = ns.listen(listenerArgs(p));
         const ready = await l.ready();
-        await ns.sendFlows(20000, p.entries);
+        await ns.sendFlows(20000, p.entries, p.fillRateHz);
         await sleep(300);
         const t0 = process.hrtime.bigint();
         await ns.exec([tool('conntrack')!, '-F']);

@@ -40,6 +40,7 @@ export interface LiveOptions {
   max: number;
   rateHz: number;
   durationS: number;
+  fillRateHz: number;
 }
 
 export interface ScenarioDef<P extends object> {
@@ -95,6 +96,7 @@ const flush: ScenarioDef<FlushParams> = {
     force: o.force,
     reliable: !o.unreliable,
     delayUs: o.delayUs,
+    fillRateHz: o.fillRateHz,
     repeats: o.repeats,
   }),
   keys: ['entries', 'buffer', 'force', 'reliable', 'delay_us'],
@@ -103,6 +105,7 @@ const flush: ScenarioDef<FlushParams> = {
     { column: 'destroys', kind: 'count' },
     { column: 'enobufs', kind: 'count' },
     { column: 'enobufs_before_flush', kind: 'observed' },
+    { column: 'drops', kind: 'observed' },
     { column: 'burst', kind: 'observed' },
     { column: 'later_burst', kind: 'count' },
     { column: 'period_ms', kind: 'time' },
@@ -114,7 +117,13 @@ const flush: ScenarioDef<FlushParams> = {
 
 const expiry: ScenarioDef<ExpiryParams> = {
   describe: 'a burst of UDP flows with a short timeout: how late their DESTROYs come (the gc schedule)',
-  params: (o) => ({ flows: o.flows, timeoutS: o.timeoutS, offsetS: o.offsetS, repeats: o.repeats }),
+  params: (o) => ({
+    flows: o.flows,
+    timeoutS: o.timeoutS,
+    offsetS: o.offsetS,
+    fillRateHz: o.fillRateHz,
+    repeats: o.repeats,
+  }),
   keys: ['flows', 'timeout_s', 'offset_s'],
   metrics: [
     { column: 'destroys', kind: 'count' },
@@ -147,6 +156,7 @@ const exhaustion: ScenarioDef<ExhaustionParams> = {
     delayUs: o.delayUs,
     rateHz: o.rateHz,
     durationS: o.durationS,
+    fillRateHz: o.fillRateHz,
     repeats: o.repeats,
   }),
   keys: ['max', 'buffer', 'force', 'delay_us', 'rate_hz', 'duration_s'],

@@ -22,6 +22,9 @@ const FILL_AT_S = 2;
 /** Python's sendto loop on this VM, flows per second (sets when the flows exist, nothing else). */
 const SEND_RATE_HZ = 100_000;
 
+/** The fill rate of a scenario: as given, or the sender's own pace. */
+const fillRate = (p: { fillRateHz: number }): number => p.fillRateHz || SEND_RATE_HZ;
+
 /** The helper as a simulated listener. */
 function helperListener(o: { buffer: number; force: boolean; reliable: boolean; delayUs: number }): ListenerConfig {
   return {
@@ -41,7 +44,7 @@ function helperListener(o: { buffer: number; force: boolean; reliable: boolean; 
 
 /** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
 function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
-  const flushS = FILL_AT_S + Math.ceil((p.entries / SEND_RATE_HZ + 0.3) * 1000) / 1000;
+  const flushS = FILL_AT_S + Math.ceil((p.entries / fillRate(p) + 0.3) * 1000) / 1000;
   return {
     flushS,
     sc: {
@@ -53,7 +56,7 @@ function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
         {
           ...DEFAULT_WORKLOAD,
           arrivals: 'constant',
-          rateHz: SEND_RATE_HZ,
+          rateHz: fillRate(p),
           flows: p.entries,
           startS: FILL_AT_S,
           stopS: flushS,
@@ -97,7 +100,7 @@ function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
   const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
     ...DEFAULT_WORKLOAD,
     arrivals: 'constant',
-    rateHz: SEND_RATE_HZ,
+    rateHz: fillRate(p),
     replyProb: 0,
     ...o,
   });
@@ -106,7 +109,7 @@ function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
   const actions: ActionConfig[] = [];
   if (burstAtS !== undefined) {
     workloads.push(
-      udp({ flows: p.flows, startS: burstAtS, stopS: burstAtS + 1 + p.flows / SEND_RATE_HZ, tupleBase: 2_000_000 }),
+      udp({ flows: p.flows, startS: burstAtS, stopS: burstAtS + 1 + p.flows / fillRate(p), tupleBase: 2_000_000 }),
     );
     actions.push({ atS: burstAtS - p.offsetS, kind: 'sysctl', name: 'udpTimeoutS', value: p.timeoutS });
   }
@@ -150,7 +153,7 @@ export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
 
 /** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
 function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
-  const flushS = FILL_AT_S + Math.ceil((p.max / SEND_RATE_HZ + 0.3) * 1000) / 1000;
+  const flushS = FILL_AT_S + Math.ceil((p.max / fillRate(p) + 0.3) * 1000) / 1000;
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
   const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
@@ -167,7 +170,7 @@ function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: 
       netlink: {},
       listeners: [helperListener({ ...p, reliable: true })],
       workloads: [
-        udp({ rateHz: SEND_RATE_HZ, flows: p.max, startS: FILL_AT_S, stopS: flushS, tupleBase: 1_000_000 }),
+        udp({ rateHz: fillRate(p), flows: p.max, startS: FILL_AT_S, stopS: flushS, tupleBase: 1_000_000 }),
         udp({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
       ],
       actions: [{ atS: flushS, kind: 'flush' }],
