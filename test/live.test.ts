@@ -16,7 +16,8 @@ import { simulatedCapacity } from '../experiments/live/capacity.js';
 import { simulateFlush } from '../experiments/live/twin.js';
 import { compareDirs, compareResults, formatComparison, relError } from '../experiments/live/compare.js';
 import { readRunDir } from '../experiments/live/dir.js';
-import { runScenario, type LiveOptions } from '../experiments/live/scenarios.js';
+import { SCENARIOS, runScenario, type LiveOptions } from '../experiments/live/scenarios.js';
+import { validationBase, validationSet } from '../experiments/live/validate.js';
 
 const FIXTURES = new URL('./fixtures/live/', import.meta.url).pathname;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-live-'));
@@ -172,6 +173,26 @@ test('compare: medians of the repeats, relative error against the live median, o
   t.true(f.destroys!.ok);
   t.is(relError(0, 0), 0);
   t.is(relError(0, 1), Infinity);
+});
+
+test('the validation set: unique names, every case accepted by its scenario, --quick a subset without the slow cases', (t) => {
+  const base = validationBase(1);
+  const full = validationSet(false);
+  const quick = validationSet(true);
+  t.is(new Set(full.map((c) => c.name)).size, full.length);
+  for (const c of full) t.notThrows(() => SCENARIOS[c.scenario].params({ ...base, ...c.options } as never));
+  t.true(quick.every((q) => full.some((c) => c.name === q.name)));
+  t.deepEqual([...new Set(full.map((c) => c.scenario))].sort(), ['capacity', 'exhaustion', 'expiry', 'flush']);
+  t.false(quick.some((c) => c.scenario === 'expiry' || c.name === 'flush-20000-1024f'));
+  // Every recorded fixture is a case of the set, with the same parameters.
+  for (const name of readdirSync(FIXTURES)) {
+    const info = readRunDir(join(FIXTURES, name)).info;
+    const c = full.find((x) => `${x.name}-6.18.44` === name);
+    t.truthy(c, `${name} is in the validation set`);
+    const p = SCENARIOS[c!.scenario].params({ ...base, ...c!.options } as never) as Record<string, unknown>;
+    delete p.repeats;
+    t.deepEqual(p, info.params, name);
+  }
 });
 
 test('compare refuses folders of different scenarios or parameters, and folders that are not run folders', async (t) => {

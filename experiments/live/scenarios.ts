@@ -29,12 +29,14 @@ export interface Metric {
 export interface LiveOptions {
   repeats: number;
   buffers: string;
-  flows: number;
+  /** Per-scenario default when not given. */
+  flows?: number;
   entries: number;
   buffer: number;
   force: boolean;
   unreliable: boolean;
-  delayUs: number;
+  /** Per-scenario default when not given. */
+  delayUs?: number;
   timeoutS: number;
   offsetS: number;
   max: number;
@@ -76,7 +78,7 @@ const capacity: ScenarioDef<CapacityParams> = {
     const buffers = o.buffers.split(',').map((x) => Number(x));
     if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
       throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
-    return { buffers, repeats: o.repeats, flows: o.flows };
+    return { buffers, repeats: o.repeats, flows: o.flows ?? 500 };
   },
   keys: ['requested_bytes'],
   metrics: [
@@ -95,7 +97,7 @@ const flush: ScenarioDef<FlushParams> = {
     buffer: o.buffer,
     force: o.force,
     reliable: !o.unreliable,
-    delayUs: o.delayUs,
+    delayUs: o.delayUs ?? 0,
     fillRateHz: o.fillRateHz,
     repeats: o.repeats,
   }),
@@ -118,7 +120,7 @@ const flush: ScenarioDef<FlushParams> = {
 const expiry: ScenarioDef<ExpiryParams> = {
   describe: 'a burst of UDP flows with a short timeout: how late their DESTROYs come (the gc schedule)',
   params: (o) => ({
-    flows: o.flows,
+    flows: o.flows ?? 1000,
     timeoutS: o.timeoutS,
     offsetS: o.offsetS,
     fillRateHz: o.fillRateHz,
@@ -153,7 +155,7 @@ const exhaustion: ScenarioDef<ExhaustionParams> = {
     max: o.max,
     buffer: o.buffer,
     force: o.force,
-    delayUs: o.delayUs,
+    delayUs: o.delayUs ?? 10_000,
     rateHz: o.rateHz,
     durationS: o.durationS,
     fillRateHz: o.fillRateHz,
