@@ -265,7 +265,7 @@ export function buildCli(): Command {
     )
     .option(
       '--entries <n>',
-      'flush, exhaustion: entries in the table when it is flushed',
+      'flush: entries in the table when it is flushed (exhaustion fills the table to --max)',
       intOption('--entries', 1),
       2000,
     )
