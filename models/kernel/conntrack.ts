@@ -195,6 +195,8 @@ class Kernel implements KernelModel {
   private retryJ: number;
   /** Per-protocol timeouts; nf_conntrack_udp_timeout can change at run time (a sysctl action). */
   private timeouts: Timeouts;
+  /** CPU time of the current or last E4 worker run (workerCostNs per redelivery). */
+  private workRunNs = 0;
   private serialSeq = 0;
   private idKey = 0;
   private readonly truth: KernelView['truth'] = new Map();
@@ -899,9 +901,6 @@ class Kernel implements KernelModel {
     else if (delayJ > 0) this.ctx.addTimer(this.ecacheWork, this.atJiffy(this.nowJ() + delayJ));
   }
 
-  /** CPU time of the last E4 worker run (workerCostNs per redelivery). */
-  private workRunNs = 0;
-
   private e2EvictList(cpu: number): number {
     const t = this.table;
     const list = this.lists[cpu]!;
@@ -925,15 +924,13 @@ class Kernel implements KernelModel {
   private e4EvictList(): number {
     const list = this.lists[0]!;
     const stopJ = this.nowJ() + msecsToJiffies(10, this.cfg.hz);
-    let costNs = 0;
     this.workRunNs = 0;
     while (list.head !== NIL) {
       const slot = list.head;
       if (this.eventmaskReport(slot, this.bits.DESTROY, 0) < 0) return CONGESTED;
       this.redelivered(slot);
-      costNs += this.cfg.workerCostNs;
-      this.workRunNs = costNs;
-      const jiffiesNow = nsToJiffies(this.ctx.now + costNs, this.cfg.hz);
+      this.workRunNs += this.cfg.workerCostNs;
+      const jiffiesNow = nsToJiffies(this.ctx.now + this.workRunNs, this.cfg.hz);
       // Shipped: time_after(stop, jiffies) is true while the budget is NOT exhausted, so the walk
       // stops after the first success. Fixed: stop only once the 10 ms budget is used up.
       const restart = this.cfg.ecacheFixedTimeCheck ? jiffiesNow > stopJ : stopJ > jiffiesNow;
