@@ -121,14 +121,11 @@ export class Listener {
   private readonly closed: Promise<number | null>;
 
   constructor(private readonly p: ChildProcessByStdio<Writable, Readable, null>) {
-    let buf = '';
+    let partial = '';
     p.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.lines.push(JSON.parse(buf.slice(0, i)) as HelperLine);
-        buf = buf.slice(i + 1);
-      }
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!; // an unfinished line waits for the next chunk
+      for (const line of parts) this.lines.push(JSON.parse(line) as HelperLine);
     });
     this.closed = new Promise((res) => p.on('close', (code) => res(code)));
   }

@@ -2,9 +2,10 @@
 // preset with the calibration of calibration.ts, producing the records the live runner produces,
 // so that both sides go through the same summary code and land in the same CSV schema.
 import { buildScenario, type ActionConfig, type ScenarioConfig } from '../../models/scenario.js';
-import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/flows.js';
+import type { WorkloadConfig } from '../../models/workloads/flows.js';
 import type { Timeouts } from '../../models/kernel/config.js';
 import type { ListenerConfig } from '../../models/listeners/config.js';
+import { workload } from '../lib/common.js';
 import { CALIBRATION } from './calibration.js';
 import type { FlushParams, FlushRecord, TableSample } from './flush.js';
 import type { ExpiryParams, ExpiryRecord } from './expiry.js';
@@ -25,6 +26,19 @@ const SEND_RATE_HZ = 100_000;
 /** The fill rate of a scenario: as given, or the sender's own pace. */
 const fillRate = (p: { fillRateHz: number }): number => p.fillRateHz || SEND_RATE_HZ;
 
+/** One-packet UDP flows that never get a reply, one every 1/rateHz s (the helper's `send`). */
+const unrepliedFlows = (o: Partial<WorkloadConfig>): WorkloadConfig =>
+  workload({ arrivals: 'constant', replyProb: 0, ...o });
+
+/** `n` flows from FILL_AT_S at the fill rate, and conntrack -F 0.3 s after the last one. */
+function fillThenFlush(n: number, p: { fillRateHz: number }): { fill: WorkloadConfig; flushS: number } {
+  const flushS = FILL_AT_S + Math.ceil((n / fillRate(p) + 0.3) * 1000) / 1000;
+  return {
+    flushS,
+    fill: unrepliedFlows({ rateHz: fillRate(p), flows: n, startS: FILL_AT_S, stopS: flushS, tupleBase: 1_000_000 }),
+  };
+}
+
 /** The helper as a simulated listener. */
 function helperListener(o: { buffer: number; force: boolean; reliable: boolean; delayUs: number }): ListenerConfig {
   return {
@@ -44,7 +58,7 @@ function helperListener(o: { buffer: number; force: boolean; reliable: boolean; 
 
 /** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
 function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
-  const flushS = FILL_AT_S + Math.ceil((p.entries / fillRate(p) + 0.3) * 1000) / 1000;
+  const { fill, flushS } = fillThenFlush(p.entries, p);
   return {
     flushS,
     sc: {
@@ -52,17 +66,7 @@ function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
       kernel: { flushCostNs: CALIBRATION.flushCostNs.value },
       netlink: {},
       listeners: [helperListener(p)],
-      workloads: [
-        {
-          ...DEFAULT_WORKLOAD,
-          arrivals: 'constant',
-          rateHz: fillRate(p),
-          flows: p.entries,
-          startS: FILL_AT_S,
-          stopS: flushS,
-          replyProb: 0,
-        },
-      ],
+      workloads: [fill],
       actions: [{ atS: flushS, kind: 'flush' }],
       // One DESTROY per 16 ms at worst, plus the first redelivery second.
       durationS: Math.ceil(flushS + 2 + p.entries * 0.02),
@@ -97,13 +101,7 @@ export function simulateFlush(p: FlushParams): FlushRecord[] {
 const PROBE_AT_S = 1.5;
 
 function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
-  const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
-    ...DEFAULT_WORKLOAD,
-    arrivals: 'constant',
-    rateHz: fillRate(p),
-    replyProb: 0,
-    ...o,
-  });
+  const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => unrepliedFlows({ rateHz: fillRate(p), ...o });
   const probe = udp({ flows: 1, startS: PROBE_AT_S, stopS: PROBE_AT_S + 1, tupleBase: 1_000_000 });
   const workloads = [probe];
   const actions: ActionConfig[] = [];
@@ -153,15 +151,9 @@ export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
 
 /** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
 function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
-  const flushS = FILL_AT_S + Math.ceil((p.max / fillRate(p) + 0.3) * 1000) / 1000;
+  const { fill, flushS } = fillThenFlush(p.max, p);
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
-  const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => ({
-    ...DEFAULT_WORKLOAD,
-    arrivals: 'constant',
-    replyProb: 0,
-    ...o,
-  });
   return {
     flushS,
     sc: {
@@ -170,8 +162,8 @@ function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: 
       netlink: {},
       listeners: [helperListener({ ...p, reliable: true })],
       workloads: [
-        udp({ rateHz: fillRate(p), flows: p.max, startS: FILL_AT_S, stopS: flushS, tupleBase: 1_000_000 }),
-        udp({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
+        fill,
+        unrepliedFlows({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
       ],
       actions: [{ atS: flushS, kind: 'flush' }],
       durationS: startS + p.durationS,
