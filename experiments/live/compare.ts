@@ -101,7 +101,7 @@ export function compareDirs(liveDir: string, simDir: string): Comparison {
       );
   const figures = compareResults(a.info.scenario, a.results, b.results);
   const series: Record<string, Row[]> = {};
-  for (const name of ['destroys', 'samples', 'refused', 'lateness']) {
+  for (const name of ['destroys', 'refused', 'lateness']) {
     const rows = [
       ...readSeries(liveDir, name, `live ${a.info.system}`),
       ...readSeries(simDir, name, `${b.info.source} ${b.info.system}`),
