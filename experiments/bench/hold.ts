@@ -15,16 +15,18 @@ export interface HoldMeasured {
   readonly seconds: number;
   readonly queueLength: number;
   readonly queueBytes: number;
+  /** Simulated time of the last event: equal for the three variants (same draws, same order). */
+  readonly endTime: number;
 }
 
-export function engineHold(seed: number, events: number): HoldMeasured {
-  const sim = new Simulation({ seed, run: 0, queueCapacity: TIMERS });
+export function engineHold(seed: number, events: number, timerCount = TIMERS): HoldMeasured {
+  const sim = new Simulation({ seed, run: 0, queueCapacity: timerCount });
   const timers: Timer<Fire>[] = [];
   let rng!: Stream;
   sim.spawn('hold', {
     init(ctx: Ctx) {
       rng = ctx.rng;
-      for (let i = 0; i < TIMERS; i++) {
+      for (let i = 0; i < timerCount; i++) {
         const msg: Fire = { kind: 'fire', timer: undefined };
         const t = ctx.timer<Fire>(msg);
         msg.timer = t;
@@ -37,13 +39,13 @@ export function engineHold(seed: number, events: number): HoldMeasured {
       // Every timer but the one firing is pending, and that one was re-armed above, so
       // mod_timer always moves a pending timer here.
       if (rng.next() < 0.25)
-        ctx.modTimer(timers[rng.intBelow(TIMERS)]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
+        ctx.modTimer(timers[rng.intBelow(timerCount)]!, ctx.now + Math.round(rng.exponential(MEAN_NS)));
     },
   });
   const t0 = performance.now();
   sim.run({ maxEvents: events });
   const seconds = (performance.now() - t0) / 1000;
-  return { events, seconds, queueLength: sim.pending, queueBytes: sim.queueBytes };
+  return { events, seconds, queueLength: sim.pending, queueBytes: sim.queueBytes, endTime: sim.now };
 }
 
 /**
@@ -51,22 +53,24 @@ export function engineHold(seed: number, events: number): HoldMeasured {
  * earliest event, push it again a random hold time later, and one time in four reschedule a
  * random other pending event by its handle. Same queue as the engine's, same random draws.
  */
-export function queueHold(seed: number, events: number): HoldMeasured {
+export function queueHold(seed: number, events: number, timerCount = TIMERS): HoldMeasured {
   const rng = new Stream({ seed, run: 0 }, 'hold');
-  const q = new EventQueue<number>(TIMERS);
-  const handles = new Float64Array(TIMERS);
-  for (let i = 0; i < TIMERS; i++) handles[i] = q.push(Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, i);
+  const q = new EventQueue<number>(timerCount);
+  const handles = new Float64Array(timerCount);
+  for (let i = 0; i < timerCount; i++) handles[i] = q.push(Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, i);
+  let now = 0;
   const t0 = performance.now();
   for (let e = 0; e < events; e++) {
-    const now = q.peekTime();
+    now = q.peekTime();
     const slot = q.popSlot();
     const i = q.payloadOf(slot);
     q.release(slot);
     handles[i] = q.push(now + Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, i);
-    if (rng.next() < 0.25) q.reschedule(handles[rng.intBelow(TIMERS)]!, now + Math.round(rng.exponential(MEAN_NS)), 0);
+    if (rng.next() < 0.25)
+      q.reschedule(handles[rng.intBelow(timerCount)]!, now + Math.round(rng.exponential(MEAN_NS)), 0);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { events, seconds, queueLength: q.size, queueBytes: q.byteLength };
+  return { events, seconds, queueLength: q.size, queueBytes: q.byteLength, endTime: now };
 }
 
 interface Entry {
@@ -76,10 +80,10 @@ interface Entry {
   gen: number;
 }
 
-export function lazyHeapHold(seed: number, events: number): HoldMeasured {
+export function lazyHeapHold(seed: number, events: number, timerCount = TIMERS): HoldMeasured {
   const rng = new Stream({ seed, run: 0 }, 'hold');
   const heap: Entry[] = [];
-  const gen = new Int32Array(TIMERS);
+  const gen = new Int32Array(timerCount);
   let seq = 0;
   const less = (a: Entry, b: Entry): boolean => a.time < b.time || (a.time === b.time && a.seq < b.seq);
   const push = (e: Entry): void => {
@@ -110,20 +114,21 @@ export function lazyHeapHold(seed: number, events: number): HoldMeasured {
     }
     return top;
   };
-  for (let i = 0; i < TIMERS; i++) push({ time: Math.round(rng.exponential(MEAN_NS)), seq: seq++, i, gen: 0 });
+  for (let i = 0; i < timerCount; i++) push({ time: Math.round(rng.exponential(MEAN_NS)), seq: seq++, i, gen: 0 });
   const t0 = performance.now();
   let done = 0;
+  let now = 0;
   while (done < events) {
     const e = pop();
     if (e.gen !== gen[e.i]) continue; // a dead entry left by a re-arm
     done++;
-    const now = e.time;
+    now = e.time;
     push({ time: now + Math.round(rng.exponential(MEAN_NS)), seq: seq++, i: e.i, gen: ++gen[e.i]! });
     if (rng.next() < 0.25) {
-      const o = rng.intBelow(TIMERS);
+      const o = rng.intBelow(timerCount);
       push({ time: now + Math.round(rng.exponential(MEAN_NS)), seq: seq++, i: o, gen: ++gen[o]! });
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { events, seconds, queueLength: heap.length, queueBytes: NaN };
+  return { events, seconds, queueLength: heap.length, queueBytes: NaN, endTime: now };
 }
