@@ -73,6 +73,36 @@ export function queueHold(seed: number, events: number, timerCount = TIMERS): Ho
   return { events, seconds, queueLength: q.size, queueBytes: q.byteLength, endTime: now };
 }
 
+/**
+ * `queueHold` with one plain object per timer (its message, holding its handle) as the payload,
+ * as any model that knows which timer fired must have. No actors, no engine: the gap between
+ * this and `queueHold` is what touching one object per event costs at this size.
+ */
+export function objectHold(seed: number, events: number, timerCount = TIMERS): HoldMeasured {
+  const rng = new Stream({ seed, run: 0 }, 'hold');
+  type Rec = { readonly kind: 'fire'; handle: number };
+  const q = new EventQueue<Rec>(timerCount);
+  const recs: Rec[] = [];
+  for (let i = 0; i < timerCount; i++) {
+    const r: Rec = { kind: 'fire', handle: -1 };
+    r.handle = q.push(Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, r);
+    recs.push(r);
+  }
+  let now = 0;
+  const t0 = performance.now();
+  for (let e = 0; e < events; e++) {
+    now = q.peekTime();
+    const slot = q.popSlot();
+    const r = q.payloadOf(slot);
+    q.release(slot);
+    r.handle = q.push(now + Math.round(rng.exponential(MEAN_NS)), 0, 0, 0, r);
+    if (rng.next() < 0.25)
+      q.reschedule(recs[rng.intBelow(timerCount)]!.handle, now + Math.round(rng.exponential(MEAN_NS)), 0);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { events, seconds, queueLength: q.size, queueBytes: q.byteLength, endTime: now };
+}
+
 interface Entry {
   time: number;
   seq: number;

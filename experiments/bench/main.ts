@@ -1,7 +1,7 @@
 // `npm run bench -- <name>`: performance figures as ratios measured in one run. Never used by
 // tests: machines are noisy, so only same-run comparisons mean anything.
 import { bareRun, engineRun, type Measured } from './engine.js';
-import { engineHold, lazyHeapHold, queueHold, type HoldMeasured } from './hold.js';
+import { engineHold, lazyHeapHold, objectHold, queueHold, type HoldMeasured } from './hold.js';
 import { benchKernel, type KernelBench } from './kernel.js';
 import { benchFlush, type FlushBench } from './flush1m.js';
 import { execFileSync } from 'node:child_process';
@@ -77,16 +77,17 @@ const benches: Record<string, () => void> = {
     // Three interleaved rounds, median of each side, as for `engine`: one noisy second on this
     // VM moves a single run by 10 %.
     const events = 3_000_000;
-    const rounds: { e: HoldMeasured; q: HoldMeasured; l: HoldMeasured; heap: string }[] = [];
+    const rounds: { e: HoldMeasured; q: HoldMeasured; o: HoldMeasured; l: HoldMeasured; heap: string }[] = [];
     for (let r = 0; r < 3; r++) {
       const e = engineHold(1, events);
       const heap = heapMiB();
-      rounds.push({ e, heap, q: queueHold(1, events), l: lazyHeapHold(1, events) });
+      rounds.push({ e, heap, q: queueHold(1, events), o: objectHold(1, events), l: lazyHeapHold(1, events) });
     }
     const median = (pick: (r: (typeof rounds)[number]) => HoldMeasured): HoldMeasured =>
       rounds.map(pick).sort((a, b) => a.seconds - b.seconds)[1]!;
     const e = median((r) => r.e);
     const q = median((r) => r.q);
+    const o = median((r) => r.o);
     const l = median((r) => r.l);
     const rate = (m: HoldMeasured): number => m.events / m.seconds;
     const all = (pick: (r: (typeof rounds)[number]) => HoldMeasured): string =>
@@ -97,6 +98,9 @@ const benches: Record<string, () => void> = {
     );
     console.log(
       `  same through actors and Timer objects   ${fmt(rate(e))} events (rounds ${all((r) => r.e)}); queue length at end ${e.queueLength}; JS heap ${rounds[0]!.heap}`,
+    );
+    console.log(
+      `  queue with one plain object per timer   ${fmt(rate(o))} events (rounds ${all((r) => r.o)}): the cost of one object per event, no engine`,
     );
     console.log(
       `  lazy-deletion binary heap (baseline)    ${fmt(rate(l))} events (rounds ${all((r) => r.l)}); queue length at end ${l.queueLength} (dead entries ${l.queueLength - 1_000_000})`,
