@@ -173,8 +173,9 @@ export class EventQueue<P = unknown> {
 
   private slotOf(handle: EventHandle): number {
     if (!Number.isSafeInteger(handle) || handle < 0) return -1;
-    const slot = handle % SLOT_LIMIT;
-    const g = (handle - slot) / SLOT_LIMIT;
+    // Not `handle % SLOT_LIMIT`: a modulo of a double above 2^31 is a call into C in V8.
+    const g = Math.floor(handle / SLOT_LIMIT);
+    const slot = handle - g * SLOT_LIMIT;
     if (slot >= this.slotsUsed || this.meta[4 * slot + GEN] !== g || this.meta[4 * slot] === NO_POS) return -1;
     return slot;
   }
