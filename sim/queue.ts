@@ -1,5 +1,6 @@
 /**
- * The pending-event set: an indexed 4-ary min-heap laid out as struct-of-arrays.
+ * The pending-event set: an indexed 4-ary min-heap of the near events plus an unsorted list of
+ * the far ones, both laid out as struct-of-arrays.
  *
  * Ordering contract: events come out by ascending `(time, priority, seq)`, where `seq` is
  * taken from a counter that increases on every push or reschedule. Two events with the same
@@ -7,8 +8,15 @@
  * `m_uid`, OMNeT++'s `insertOrder`). `seq` is a double, so it cannot wrap before 2^44 events.
  *
  * Each event lives in a slot; the heap holds slot numbers plus copies of the keys (so that
- * comparisons read contiguous memory), and `pos` maps a slot back to its heap index. That makes
+ * comparisons read contiguous memory), and each slot records where its entry is. That makes
  * `cancel` and `reschedule` O(log n) and really removes the entry: no dead events pile up.
+ *
+ * Events at or after a `horizon` wait in the far list, unsorted; when the heap runs dry, the
+ * next batch (about 1/32 of them, at least 32,768) comes over. At a million pending events the
+ * heap then stays small enough for the CPU caches, where a single heap of a million makes every
+ * sift a walk through main memory. The split is by time alone, so equal times are never split
+ * and the order stays exactly `(time, priority, seq)`; a queue that never holds more than
+ * 2 × 32,768 events never splits at all.
  * @module
  */
 import { assertTime, type SimTime } from './time.js';
@@ -29,33 +37,49 @@ export const PRIORITY_DEFAULT = 0;
 const SLOT_LIMIT = 2 ** 26; // at most 67 M pending events
 const GEN_LIMIT = 2 ** 26; // generations wrap here; a handle this stale would be a model bug
 const SEQ_LIMIT = 2 ** 44; // room for 17.6 T schedules; (prio + 128) * 2^44 stays below 2^53
-const NO_POS = -1;
+const NO_POS = -1; // not pending; a far entry at index f is stored as -(f + 2)
 const GEN = 1; // offsets in the per-slot record; position is at offset 0
 const TGT = 2;
 const SRC = 3;
+// Events kept near, at least: 32,768 heap entries are 512 KiB, well inside a 2 MiB L2 cache.
+// Measured at a million pending events: 4,096 was twice as slow (the far list is scanned too
+// often), 16,384 10 % slower, 32,768-131,072 alike.
+const NEAR_SIZE = 32768;
+const FAR_SHARE = 5; // ... or 1/32 of all pending events, so a refill's scan stays amortised
+const QUANTILE_SAMPLE = 1024; // evenly spaced entries from which a horizon is picked
 
-/** Indexed 4-ary heap of events keyed by (time, priority, seq). */
+/** Indexed 4-ary heap of near events plus an unsorted list of far ones, keyed by (time, priority, seq). */
 export class EventQueue<P = unknown> {
-  // Heap order, one entry per pending event.
-  // Heap order, one (time, slot) pair per pending event, interleaved so that a node's time and
-  // slot share a cache line: at a million entries the sift loops are bound by memory latency.
+  // Near events (time < horizon): a 4-ary heap of interleaved (time, slot) pairs.
   private heap: Float64Array;
-  // Per slot. The tie-break key is read only when two times are equal, so it lives with the
-  // slot rather than in the heap: moving an entry then touches two heap arrays, not three.
-  private skey: Float64Array; // (priority + 128) * 2^44 + seq
-  // Per-slot record [heap position, generation, target, source], interleaved so that reading
-  // or updating one slot touches one cache line.
-  private meta: Int32Array;
+  private count = 0;
+  // Far events (time >= horizon): unsorted (time, slot) pairs, refilled into the heap in batches.
+  private far: Float64Array;
+  private farCount = 0;
+  private horizon = Infinity;
+  private spillAt: number;
+  private skey: Float64Array; // per slot: (priority + 128) * 2^44 + seq
+  private meta: Int32Array; // per slot: [position, generation, target, source]
   private payload: (P | undefined)[];
   private free: Int32Array;
   private freeTop = 0;
   private slotsUsed = 0;
-  private count = 0;
   private nextSeq = 0;
 
-  constructor(initialCapacity = 1024) {
+  /**
+   * `initialCapacity` sizes the arrays (they grow as needed). `nearSize` is the smallest batch
+   * kept in the heap; the tests make it tiny so that every path is taken with a few events.
+   */
+  constructor(
+    initialCapacity = 1024,
+    private readonly nearSize = NEAR_SIZE,
+  ) {
+    if (!Number.isInteger(nearSize) || nearSize < 1)
+      throw new RangeError(`nearSize must be a positive integer, got ${String(nearSize)}`);
     const cap = Math.max(16, initialCapacity);
-    this.heap = new Float64Array(2 * cap);
+    this.heap = new Float64Array(2 * Math.min(cap, 2 * nearSize + 16));
+    this.far = new Float64Array(2 * (cap > nearSize ? cap : 16));
+    this.spillAt = 2 * nearSize;
     this.skey = new Float64Array(cap);
     this.meta = new Int32Array(4 * cap);
     this.free = new Int32Array(cap);
@@ -64,7 +88,7 @@ export class EventQueue<P = unknown> {
 
   /** Number of pending events. */
   get size(): number {
-    return this.count;
+    return this.count + this.farCount;
   }
 
   /** Number of schedules so far (the next `seq`). */
@@ -72,9 +96,11 @@ export class EventQueue<P = unknown> {
     return this.nextSeq;
   }
 
-  /** Bytes held by the typed arrays (slots and heap); the payload array is not counted. */
+  /** Bytes held by the typed arrays (slots, heap and far list); the payload array is not counted. */
   get byteLength(): number {
-    return this.heap.byteLength + this.skey.byteLength + this.meta.byteLength + this.free.byteLength;
+    return (
+      this.heap.byteLength + this.far.byteLength + this.skey.byteLength + this.meta.byteLength + this.free.byteLength
+    );
   }
 
   /**
@@ -89,16 +115,17 @@ export class EventQueue<P = unknown> {
     this.meta[4 * slot + SRC] = source;
     this.payload[slot] = payload;
     this.skey[slot] = key;
-    const i = this.count++;
-    this.heap[2 * i] = time;
-    this.heap[2 * i + 1] = slot;
-    this.siftUp(i);
+    this.place(time, slot);
     return this.meta[4 * slot + GEN]! * SLOT_LIMIT + slot;
   }
 
   /** Time of the earliest event, or `Infinity` when empty. */
   peekTime(): number {
-    return this.count > 0 ? this.heap[0]! : Infinity;
+    if (this.count === 0) {
+      if (this.farCount === 0) return Infinity;
+      this.refill();
+    }
+    return this.heap[0]!;
   }
 
   /**
@@ -106,6 +133,7 @@ export class EventQueue<P = unknown> {
    * `payloadOf` and then call `release(slot)`. Time of the event is `peekTime()` before the pop.
    */
   popSlot(): number {
+    if (this.count === 0) this.refill();
     const slot = this.heap[1]!;
     this.removeAt(0);
     return slot;
@@ -141,14 +169,16 @@ export class EventQueue<P = unknown> {
   /** Absolute time of a pending event, or -1 if the handle is stale. */
   timeOf(handle: EventHandle): number {
     const slot = this.slotOf(handle);
-    return slot < 0 ? -1 : this.heap[2 * this.meta[4 * slot]!]!;
+    if (slot < 0) return -1;
+    const p = this.meta[4 * slot]!;
+    return p >= 0 ? this.heap[2 * p]! : this.far[2 * (-p - 2)]!;
   }
 
   /** Cancels a pending event. Returns false (and does nothing) if the handle is stale. */
   cancel(handle: EventHandle): boolean {
     const slot = this.slotOf(handle);
     if (slot < 0) return false;
-    this.removeAt(this.meta[4 * slot]!);
+    this.unplace(slot);
     this.release(slot);
     return true;
   }
@@ -161,14 +191,137 @@ export class EventQueue<P = unknown> {
     const slot = this.slotOf(handle);
     if (slot < 0) return false;
     assertTime(time, 'event time');
-    const i = this.meta[4 * slot]!;
-    const oldTime = this.heap[2 * i]!;
-    const oldKey = this.skey[slot]!;
-    this.heap[2 * i] = time;
-    this.skey[slot] = this.key(priority);
-    if (time < oldTime || (time === oldTime && this.skey[slot]! < oldKey)) this.siftUp(i);
-    else this.siftDown(i);
+    const key = this.key(priority);
+    const p = this.meta[4 * slot]!;
+    if (p >= 0 && time < this.horizon) {
+      // Stays in the heap: move it in place.
+      const oldTime = this.heap[2 * p]!;
+      const oldKey = this.skey[slot]!;
+      this.heap[2 * p] = time;
+      this.skey[slot] = key;
+      if (time < oldTime || (time === oldTime && key < oldKey)) this.siftUp(p);
+      else this.siftDown(p);
+    } else {
+      this.unplace(slot);
+      this.skey[slot] = key;
+      this.place(time, slot);
+    }
     return true;
+  }
+
+  private place(time: number, slot: number): void {
+    if (time >= this.horizon) {
+      this.farAppend(time, slot);
+      return;
+    }
+    if (this.count === this.heap.length >> 1) this.heap = grown(this.heap);
+    const i = this.count++;
+    this.heap[2 * i] = time;
+    this.heap[2 * i + 1] = slot;
+    this.siftUp(i);
+    if (this.count >= this.spillAt) this.spill();
+  }
+
+  private unplace(slot: number): void {
+    const p = this.meta[4 * slot]!;
+    if (p >= 0) this.removeAt(p);
+    else this.farRemove(-p - 2);
+  }
+
+  private farAppend(time: number, slot: number): void {
+    if (this.farCount === this.far.length >> 1) this.far = grown(this.far);
+    const f = this.farCount++;
+    this.far[2 * f] = time;
+    this.far[2 * f + 1] = slot;
+    this.meta[4 * slot] = -f - 2;
+  }
+
+  private farRemove(f: number): void {
+    const far = this.far;
+    this.meta[4 * far[2 * f + 1]!] = NO_POS;
+    const last = --this.farCount;
+    if (f === last) return;
+    const moved = far[2 * last + 1]!;
+    far[2 * f] = far[2 * last]!;
+    far[2 * f + 1] = moved;
+    this.meta[4 * moved] = -f - 2;
+  }
+
+  /**
+   * The heap ran dry: pick a new horizon so that about `nearSize` far events lie below it, and
+   * move those into the heap. A handful of far events all move, and the horizon opens up.
+   */
+  private refill(): void {
+    const far = this.far;
+    const n = this.farCount;
+    let horizon = Infinity;
+    const near = this.nearTarget();
+    if (n > near) {
+      horizon = this.quantile(far, n, near / n);
+      let min = Infinity;
+      for (let f = 0; f < n; f++) if (far[2 * f]! < min) min = far[2 * f]!;
+      if (horizon <= min) horizon = min + 1; // at least the earliest time comes over
+    }
+    this.horizon = horizon;
+    // Downwards, so that the last entry moved into a hole has been looked at already.
+    for (let f = n - 1; f >= 0; f--) {
+      const time = far[2 * f]!;
+      if (time >= horizon) continue;
+      const slot = far[2 * f + 1]!;
+      this.farRemove(f);
+      if (this.count === this.heap.length >> 1) this.heap = grown(this.heap);
+      const i = this.count++;
+      this.heap[2 * i] = time;
+      this.heap[2 * i + 1] = slot;
+      this.meta[4 * slot] = i;
+    }
+    this.heapify();
+    this.spillAt = 2 * near;
+  }
+
+  /** Events to keep in the heap: `nearSize`, or 1/32 of all pending ones if that is more. */
+  private nearTarget(): number {
+    return Math.max(this.nearSize, this.size >> FAR_SHARE);
+  }
+
+  /** The heap grew past `spillAt`: lower the horizon and send the later part of it to the far list. */
+  private spill(): void {
+    const h = this.heap;
+    const horizon = this.quantile(h, this.count, 0.5);
+    if (horizon <= this.heap[0]!) {
+      this.spillAt *= 2; // (nearly) all at one time: no split possible, try again at twice the size
+      return;
+    }
+    this.spillAt = 2 * this.nearTarget();
+    this.horizon = horizon;
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const time = h[2 * i]!;
+      const slot = h[2 * i + 1]!;
+      if (time >= horizon) {
+        this.farAppend(time, slot);
+      } else {
+        h[2 * kept] = time;
+        h[2 * kept + 1] = slot;
+        this.meta[4 * slot] = kept++;
+      }
+    }
+    this.count = kept;
+    this.heapify();
+  }
+
+  /** A time below which about `fraction` of the `n` pairs in `a` lie, from a fixed sample. */
+  private quantile(a: Float64Array, n: number, fraction: number): number {
+    const m = Math.min(n, QUANTILE_SAMPLE);
+    const sample = new Float64Array(m);
+    const stride = n / m;
+    for (let k = 0; k < m; k++) sample[k] = a[2 * Math.floor(k * stride)]!;
+    sample.sort();
+    return sample[Math.min(m - 1, Math.max(1, Math.floor(m * fraction)))]!;
+  }
+
+  private heapify(): void {
+    for (let i = (this.count - 2) >> 2; i >= 0; i--) this.siftDown(i);
   }
 
   private slotOf(handle: EventHandle): number {
@@ -200,21 +353,10 @@ export class EventQueue<P = unknown> {
 
   private grow(): void {
     if (this.skey.length >= SLOT_LIMIT) throw new RangeError(`more than ${SLOT_LIMIT} pending events`);
-    const cap = Math.min(this.skey.length * 2, SLOT_LIMIT);
-    const g = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    const heap = new Float64Array(2 * cap);
-    heap.set(this.heap);
-    this.heap = heap;
-    this.skey = g(this.skey, (n) => new Float64Array(n));
-    const meta = new Int32Array(4 * cap);
-    meta.set(this.meta);
-    this.meta = meta;
-    this.free = g(this.free, (n) => new Int32Array(n));
-    this.payload.length = cap;
+    this.skey = grown(this.skey);
+    this.meta = grown(this.meta);
+    this.free = grown(this.free);
+    this.payload.length = this.skey.length;
   }
 
   private removeAt(i: number): void {
@@ -237,7 +379,6 @@ export class EventQueue<P = unknown> {
     }
     this.siftDown(i);
   }
-
   private siftUp(i: number): void {
     const { heap: h, meta, skey } = this;
     const t = h[2 * i]!;
@@ -286,4 +427,11 @@ export class EventQueue<P = unknown> {
     h[2 * i + 1] = slot;
     meta[4 * slot] = i;
   }
+}
+
+/** A copy of `a` with twice the length. */
+function grown<T extends Float64Array | Int32Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }

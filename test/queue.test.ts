@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { EventQueue } from '../sim/index.js';
+import { EventQueue, Stream } from '../sim/index.js';
 
 type Op =
   | { op: 'push'; time: number; prio: number }
@@ -24,51 +24,55 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
 );
 
-// Reference: a plain list sorted by (time, prio, seq) on every pop.
-test('the queue pops in (time, priority, seq) order, matching a sort-based reference under push/pop/cancel/reschedule', (t) => {
-  fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
-      const q = new EventQueue<number>(16);
-      let ref: { id: number; time: number; prio: number; seq: number; handle: number }[] = [];
-      let seq = 0;
-      let id = 0;
-      for (const o of ops) {
-        if (o.op === 'push') {
-          const handle = q.push(o.time, o.prio, 0, -1, id);
-          ref.push({ id: id++, time: o.time, prio: o.prio, seq: seq++, handle });
-        } else if (o.op === 'pop') {
-          if (ref.length === 0) {
-            if (q.size !== 0) return false;
-            continue;
+// Reference: a plain list sorted by (time, prio, seq) on every pop. A near size of 1 or 3 makes
+// the queue split into heap and far list (refills, spills, moves across the horizon) all the
+// time; with the default it never splits at this size.
+for (const nearSize of [undefined, 1, 3]) {
+  test(`the queue pops in (time, priority, seq) order, matching a sort-based reference under push/pop/cancel/reschedule (near size ${nearSize ?? 'default'})`, (t) => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
+        const q = new EventQueue<number>(16, nearSize);
+        let ref: { id: number; time: number; prio: number; seq: number; handle: number }[] = [];
+        let seq = 0;
+        let id = 0;
+        for (const o of ops) {
+          if (o.op === 'push') {
+            const handle = q.push(o.time, o.prio, 0, -1, id);
+            ref.push({ id: id++, time: o.time, prio: o.prio, seq: seq++, handle });
+          } else if (o.op === 'pop') {
+            if (ref.length === 0) {
+              if (q.size !== 0) return false;
+              continue;
+            }
+            ref.sort((a, b) => a.time - b.time || a.prio - b.prio || a.seq - b.seq);
+            const want = ref.shift()!;
+            if (q.peekTime() !== want.time) return false;
+            const slot = q.popSlot();
+            const got = q.payloadOf(slot);
+            q.release(slot);
+            if (got !== want.id) return false;
+          } else if (ref.length > 0) {
+            const victim = ref[o.pick % ref.length]!;
+            if (o.op === 'cancel') {
+              if (!q.cancel(victim.handle)) return false;
+              if (q.cancel(victim.handle)) return false; // second cancel is a no-op
+              ref = ref.filter((r) => r !== victim);
+            } else {
+              if (!q.reschedule(victim.handle, o.time, o.prio)) return false;
+              victim.time = o.time;
+              victim.prio = o.prio;
+              victim.seq = seq++;
+            }
           }
-          ref.sort((a, b) => a.time - b.time || a.prio - b.prio || a.seq - b.seq);
-          const want = ref.shift()!;
-          if (q.peekTime() !== want.time) return false;
-          const slot = q.popSlot();
-          const got = q.payloadOf(slot);
-          q.release(slot);
-          if (got !== want.id) return false;
-        } else if (ref.length > 0) {
-          const victim = ref[o.pick % ref.length]!;
-          if (o.op === 'cancel') {
-            if (!q.cancel(victim.handle)) return false;
-            if (q.cancel(victim.handle)) return false; // second cancel is a no-op
-            ref = ref.filter((r) => r !== victim);
-          } else {
-            if (!q.reschedule(victim.handle, o.time, o.prio)) return false;
-            victim.time = o.time;
-            victim.prio = o.prio;
-            victim.seq = seq++;
-          }
+          if (q.size !== ref.length) return false;
         }
-        if (q.size !== ref.length) return false;
-      }
-      return true;
-    }),
-    { numRuns: 300, seed: 42 },
-  );
-  t.pass();
-});
+        return true;
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+    t.pass();
+  });
+}
 
 test('simultaneous events of equal priority leave in scheduling order', (t) => {
   const q = new EventQueue<string>();
@@ -122,6 +126,38 @@ test('cancelled events are removed at once: the queue never holds dead entries',
     last = q.peekTime();
     q.release(q.popSlot());
   }
+});
+
+// Far more events than the heap keeps near: batches come over from the far list, re-arms cross
+// the horizon both ways, and the order must stay the one a single heap would give.
+test('a queue of 200,000 events, split into heap and far list, pops in the order of an unsplit one', (t) => {
+  const run = (nearSize: number | undefined): number[] => {
+    const rng = new Stream({ seed: 3, run: 0 }, 'queue');
+    const q = new EventQueue<number>(16, nearSize);
+    const handles: number[] = [];
+    for (let i = 0; i < 200_000; i++) handles.push(q.push(rng.intBelow(1_000_000), rng.intBelow(3) - 1, 0, -1, i));
+    const order: number[] = [];
+    let now = 0;
+    while (q.size > 0) {
+      t.true(q.peekTime() >= now);
+      now = q.peekTime();
+      const slot = q.popSlot();
+      const i = q.payloadOf(slot);
+      q.release(slot);
+      order.push(i);
+      if (order.length % 3 === 0 && order.length < 150_000) {
+        // re-arm a random other event, sometimes before the horizon, sometimes far beyond
+        const h = handles[rng.intBelow(handles.length)]!;
+        if (q.isPending(h)) q.reschedule(h, now + rng.intBelow(rng.next() < 0.5 ? 1000 : 2_000_000), 0);
+      }
+      if (order.length % 7 === 0 && order.length < 150_000)
+        handles[i] = q.push(now + rng.intBelow(1_000_000), 0, 0, -1, i);
+    }
+    return order;
+  };
+  const unsplit = run(1_000_000);
+  t.deepEqual(run(undefined), unsplit);
+  t.deepEqual(run(64), unsplit);
 });
 
 test('sequence numbers do not wrap at 2^32 (they are doubles)', (t) => {
