@@ -15,8 +15,8 @@
  * next batch (about 1/32 of them, at least 32,768) comes over. At a million pending events the
  * heap then stays small enough for the CPU caches, where a single heap of a million makes every
  * sift a walk through main memory. The split is by time alone, so equal times are never split
- * and the order stays exactly `(time, priority, seq)`; a queue that never holds more than
- * 2 × 32,768 events never splits at all.
+ * and the order stays exactly `(time, priority, seq)`; a queue that always holds fewer than
+ * 65,536 events never splits at all.
  * @module
  */
 import { assertTime, type SimTime } from './time.js';
@@ -248,8 +248,9 @@ export class EventQueue<P = unknown> {
   }
 
   /**
-   * The heap ran dry: pick a new horizon so that about `nearSize` far events lie below it, and
-   * move those into the heap. A handful of far events all move, and the horizon opens up.
+   * The heap ran dry: pick a new horizon so that about `nearTarget()` far events lie below it,
+   * and move those into the heap. If there are no more than that, all move and the horizon
+   * opens up (a small queue is a plain heap).
    */
   private refill(): void {
     const far = this.far;
