@@ -177,9 +177,10 @@ test('sequence numbers do not wrap at 2^32 (they are doubles)', (t) => {
   t.is(q.scheduled, 2 ** 32 + 2);
 });
 
-test('bad times and priorities are rejected with the field named', (t) => {
+test('bad times, priorities and near sizes are rejected with the field named', (t) => {
   const q = new EventQueue<number>();
   t.throws(() => q.push(-1, 0, 0, -1, 0), { message: /event time must be a non-negative integer/ });
   t.throws(() => q.push(1.5, 0, 0, -1, 0), { message: /event time/ });
   t.throws(() => q.push(1, 200, 0, -1, 0), { message: /priority must be an integer in \[-128, 127\]/ });
+  t.throws(() => new EventQueue<number>(16, 0), { message: /nearSize must be a positive integer, got 0/ });
 });
