@@ -119,61 +119,80 @@ function lifetimeS(l: Lifetime, rng: Stream): number {
  * `kernelId` with their delays; draws come from `<id>/arrivals`, `<id>/replies`, `<id>/lifetimes`.
  */
 export function flowGenerator(cfg: WorkloadConfig, kernelId: string): Actor<{ readonly kind: 'arrive' }> {
-  let k = 0;
-  let arrivals!: Stream;
-  let replies!: Stream;
-  let lifetimes!: Stream;
-  let kernel = -1;
-  const stopNs = seconds(cfg.stopS);
-  const gapNs = (): number => {
-    const mean = 1e9 / cfg.rateHz;
-    return Math.max(1, Math.round(cfg.arrivals === 'constant' ? mean : arrivals.exponential(mean)));
-  };
-  const udp = (ctx: Ctx, tuple: number, at: number): void =>
-    void ctx.send<PacketMsg>(kernel, { kind: 'packet', tuple, proto: 'udp' }, at);
-  const tcp = (ctx: Ctx, tuple: number, flags: number, at: number): void =>
-    void ctx.send<PacketMsg>(kernel, { kind: 'packet', tuple, proto: 'tcp', flags }, at);
-  return {
-    init(ctx: Ctx) {
-      arrivals = ctx.stream('arrivals');
-      replies = ctx.stream('replies');
-      lifetimes = ctx.stream('lifetimes');
-      kernel = ctx.ref(kernelId);
-      ctx.send(ctx.self, { kind: 'arrive' }, seconds(cfg.startS));
-    },
-    receive(_m, ctx: Ctx) {
-      if (ctx.now >= stopNs || (cfg.flows > 0 && k >= cfg.flows)) return;
-      const tuple = cfg.tupleBase + 2 * (cfg.tupleSpace > 0 ? k % cfg.tupleSpace : k);
-      k++;
-      ctx.count('workload.flows');
-      if (cfg.kind === 'udp') {
-        udp(ctx, tuple, 0);
-        if (cfg.replyProb > 0 && replies.next() < cfg.replyProb) {
-          const d = Math.round(cfg.replyDelayUs * 1e3);
-          udp(ctx, tuple ^ 1, d);
-          for (let i = 1; i <= cfg.extraPackets; i++) udp(ctx, i % 2 ? tuple : tuple ^ 1, d * (i + 1));
-        }
-      } else {
-        const g = Math.round(cfg.tcpGapUs * 1e3);
-        tcp(ctx, tuple, TCPF.SYN, 0);
-        tcp(ctx, tuple ^ 1, TCPF.SYN | TCPF.ACK, g);
-        tcp(ctx, tuple, TCPF.ACK, 2 * g);
-        const end = 2 * g + Math.round(lifetimeS(cfg.tcpLifetime, lifetimes) * 1e9);
-        if (cfg.tcpClose === 'fin') {
-          tcp(ctx, tuple, TCPF.FIN, end + g);
-          tcp(ctx, tuple ^ 1, TCPF.FIN | TCPF.ACK, end + 2 * g);
-          tcp(ctx, tuple, TCPF.ACK, end + 3 * g);
-        } else if (cfg.tcpClose === 'rst') tcp(ctx, tuple, TCPF.RST, end + g);
+  return new FlowGenerator(cfg, kernelId);
+}
+
+// A class, so that every generator of a process shares one `receive` (see "Write a hot actor as
+// a class" in docs/architecture.md).
+class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
+  private k = 0;
+  private arrivals!: Stream;
+  private replies!: Stream;
+  private lifetimes!: Stream;
+  private kernel = -1;
+  private readonly stopNs: number;
+
+  constructor(
+    private readonly cfg: WorkloadConfig,
+    private readonly kernelId: string,
+  ) {
+    this.stopNs = seconds(cfg.stopS);
+  }
+
+  init(ctx: Ctx): void {
+    this.arrivals = ctx.stream('arrivals');
+    this.replies = ctx.stream('replies');
+    this.lifetimes = ctx.stream('lifetimes');
+    this.kernel = ctx.ref(this.kernelId);
+    ctx.send(ctx.self, { kind: 'arrive' }, seconds(this.cfg.startS));
+  }
+
+  receive(_m: { readonly kind: 'arrive' }, ctx: Ctx): void {
+    const cfg = this.cfg;
+    if (ctx.now >= this.stopNs || (cfg.flows > 0 && this.k >= cfg.flows)) return;
+    const k = this.k++;
+    const tuple = cfg.tupleBase + 2 * (cfg.tupleSpace > 0 ? k % cfg.tupleSpace : k);
+    ctx.count('workload.flows');
+    if (cfg.kind === 'udp') {
+      this.udp(ctx, tuple, 0);
+      if (cfg.replyProb > 0 && this.replies.next() < cfg.replyProb) {
+        const d = Math.round(cfg.replyDelayUs * 1e3);
+        this.udp(ctx, tuple ^ 1, d);
+        for (let i = 1; i <= cfg.extraPackets; i++) this.udp(ctx, i % 2 ? tuple : tuple ^ 1, d * (i + 1));
       }
-      let next = gapNs();
-      if (cfg.arrivals === 'onoff') {
-        // Shift arrivals that would fall into an off period to the start of the next on period.
-        const period = seconds(cfg.onS + cfg.offS);
-        const t = ctx.now + next - seconds(cfg.startS);
-        const phase = t % period;
-        if (phase >= seconds(cfg.onS)) next += period - phase;
-      }
-      ctx.send(ctx.self, { kind: 'arrive' }, next);
-    },
-  };
+    } else {
+      const g = Math.round(cfg.tcpGapUs * 1e3);
+      this.tcp(ctx, tuple, TCPF.SYN, 0);
+      this.tcp(ctx, tuple ^ 1, TCPF.SYN | TCPF.ACK, g);
+      this.tcp(ctx, tuple, TCPF.ACK, 2 * g);
+      const end = 2 * g + Math.round(lifetimeS(cfg.tcpLifetime, this.lifetimes) * 1e9);
+      if (cfg.tcpClose === 'fin') {
+        this.tcp(ctx, tuple, TCPF.FIN, end + g);
+        this.tcp(ctx, tuple ^ 1, TCPF.FIN | TCPF.ACK, end + 2 * g);
+        this.tcp(ctx, tuple, TCPF.ACK, end + 3 * g);
+      } else if (cfg.tcpClose === 'rst') this.tcp(ctx, tuple, TCPF.RST, end + g);
+    }
+    let next = this.gapNs();
+    if (cfg.arrivals === 'onoff') {
+      // Shift arrivals that would fall into an off period to the start of the next on period.
+      const period = seconds(cfg.onS + cfg.offS);
+      const t = ctx.now + next - seconds(cfg.startS);
+      const phase = t % period;
+      if (phase >= seconds(cfg.onS)) next += period - phase;
+    }
+    ctx.send(ctx.self, { kind: 'arrive' }, next);
+  }
+
+  private gapNs(): number {
+    const mean = 1e9 / this.cfg.rateHz;
+    return Math.max(1, Math.round(this.cfg.arrivals === 'constant' ? mean : this.arrivals.exponential(mean)));
+  }
+
+  private udp(ctx: Ctx, tuple: number, at: number): void {
+    ctx.send<PacketMsg>(this.kernel, { kind: 'packet', tuple, proto: 'udp' }, at);
+  }
+
+  private tcp(ctx: Ctx, tuple: number, flags: number, at: number): void {
+    ctx.send<PacketMsg>(this.kernel, { kind: 'packet', tuple, proto: 'tcp', flags }, at);
+  }
 }
