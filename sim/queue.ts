@@ -50,7 +50,8 @@ const QUANTILE_SAMPLE = 1024; // evenly spaced entries from which a horizon is p
 
 /** Indexed 4-ary heap of near events plus an unsorted list of far ones, keyed by (time, priority, seq). */
 export class EventQueue<P = unknown> {
-  // Near events (time < horizon): a 4-ary heap of interleaved (time, slot) pairs.
+  // Near events (time < horizon): a 4-ary heap of (time, slot) pairs, interleaved so that a
+  // node's time and slot share a cache line.
   private heap: Float64Array;
   private count = 0;
   // Far events (time >= horizon): unsorted (time, slot) pairs, refilled into the heap in batches.
@@ -58,8 +59,12 @@ export class EventQueue<P = unknown> {
   private farCount = 0;
   private horizon = Infinity;
   private spillAt: number;
-  private skey: Float64Array; // per slot: (priority + 128) * 2^44 + seq
-  private meta: Int32Array; // per slot: [position, generation, target, source]
+  // Per slot: (priority + 128) * 2^44 + seq. Read only when two times are equal, so it lives
+  // with the slot rather than in the heap, and moving an entry touches one array less.
+  private skey: Float64Array;
+  // Per slot: [position, generation, target, source], interleaved so that reading or updating
+  // one slot touches one cache line.
+  private meta: Int32Array;
   private payload: (P | undefined)[];
   private free: Int32Array;
   private freeTop = 0;
@@ -214,12 +219,17 @@ export class EventQueue<P = unknown> {
       this.farAppend(time, slot);
       return;
     }
+    this.siftUp(this.heapAppend(time, slot));
+    if (this.count >= this.spillAt) this.spill();
+  }
+
+  /** Adds a pair at the end of the heap (not yet in heap order) and returns its index. */
+  private heapAppend(time: number, slot: number): number {
     if (this.count === this.heap.length >> 1) this.heap = grown(this.heap);
     const i = this.count++;
     this.heap[2 * i] = time;
     this.heap[2 * i + 1] = slot;
-    this.siftUp(i);
-    if (this.count >= this.spillAt) this.spill();
+    return i;
   }
 
   private unplace(slot: number): void {
@@ -270,11 +280,7 @@ export class EventQueue<P = unknown> {
       if (time >= horizon) continue;
       const slot = far[2 * f + 1]!;
       this.farRemove(f);
-      if (this.count === this.heap.length >> 1) this.heap = grown(this.heap);
-      const i = this.count++;
-      this.heap[2 * i] = time;
-      this.heap[2 * i + 1] = slot;
-      this.meta[4 * slot] = i;
+      this.meta[4 * slot] = this.heapAppend(time, slot);
     }
     this.heapify();
     this.spillAt = 2 * near;
