@@ -14,7 +14,7 @@ import {
   type Ctx,
 } from '../sim/index.js';
 import { validateKernel, type KernelConfig } from './kernel/config.js';
-import { SYSCTL_NAMES, type SysctlName } from './kernel/conntrack.js';
+import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { preset } from './presets.js';

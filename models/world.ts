@@ -2,7 +2,8 @@
 // and the listener processes, in one Simulation. Experiments add workloads and actions on top.
 import { Simulation, type TraceSink } from '../sim/index.js';
 import { validateKernel, type KernelConfig } from './kernel/config.js';
-import { conntrackKernel, type KernelModel } from './kernel/conntrack.js';
+import { conntrackKernel } from './kernel/core.js';
+import type { KernelModel } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { listener, type ListenerModel } from './listeners/listener.js';
 import { syncBackup, type BackupModel } from './listeners/sync.js';

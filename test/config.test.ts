@@ -40,19 +40,19 @@ test('every preset validates and is frozen', (t) => {
 test('kernel config errors name the field, the value and what is allowed', (t) => {
   const cases: [unknown, string][] = [
     [bad((d) => void (d.hz = 123)), 'kernel.hz = 123: must be one of 100, 250, 300, 1000'],
-    [bad((d) => void (d.era = 'E9')), 'kernel.era = "E9": must be one of "E0", "E1", "E2", "E3", "E4"'],
+    [bad((d) => void (d.era = 'E9')), 'kernel.era = "E9": must be one of "E0", "E1", "E2", "E3", "E4", "E4-backoff"'],
     [bad((d) => void (d.buckets = -4)), 'kernel.buckets = -4: must be an integer in [1, 67108864]'],
     [bad((d) => void (d.max = 1.5)), 'kernel.max = 1.5: must be an integer in [0, 2147483647]'],
     [bad((d) => void (d.retryTimeoutS = 0)), 'kernel.retryTimeoutS = 0: must be an integer in [1, 86400]'],
     [
       bad((d) => void (d.bogus = 1)),
-      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, expiry, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs',
+      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs',
     ],
     [
       bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)),
       'kernel.timeouts.udpS = 0: must be an integer >= 1',
     ],
-    [bad((d) => void (d.gc = 'none')), 'kernel.gc = "none": must name a gc generation when expiry is \'gc\''],
+    [bad((d) => void (d.gc = 'none')), 'kernel.gc = "none": must name a gc generation: era E4 has no conntrack timers'],
     [
       bad((d) => void (d.latency = { kind: 'uniform', maxUs: -1 })),
       'kernel.latency.maxUs = -1: must be a number in [0, 10000000]',

@@ -4,7 +4,7 @@ import { MemoryTrace, Simulation, jiffiesToNs, ms, s } from '../sim/index.js';
 import { produce } from 'immer';
 import { ST } from '../models/kernel/table.js';
 import { TCPF } from '../models/kernel/trackers.js';
-import { conntrackKernel } from '../models/kernel/conntrack.js';
+import { conntrackKernel } from '../models/kernel/core.js';
 import { validateKernel } from '../models/kernel/config.js';
 import { preset } from '../models/presets.js';
 import { ScriptedSink, kernelRig, tcp, udp, type KernelRig } from './helpers/kernel.js';

@@ -2,7 +2,8 @@
 // per second through the kernel model alone (no listener), in the same run.
 import { performance } from 'node:perf_hooks';
 import { Simulation, s, type Actor, type Ctx } from '../../sim/index.js';
-import { conntrackKernel, type PacketMsg } from '../../models/kernel/conntrack.js';
+import { conntrackKernel } from '../../models/kernel/core.js';
+import type { PacketMsg } from '../../models/kernel/types.js';
 import { NO_LISTENERS } from '../../models/kernel/events.js';
 import { preset } from '../../models/presets.js';
 import { produce } from 'immer';

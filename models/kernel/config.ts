@@ -1,10 +1,12 @@
 // Kernel configuration: one complete, validated set of parameters per kernel version. Presets
 // (presets.ts) fill every field; users override field by field. UNVERIFIED items of the
 // reference are parameters whose default is the reference's best value.
-import { checkBool, checkInt, checkNumber, checkObject, checkOneOf, ConfigError, HZ_VALUES } from '../../sim/index.js';
+import { checkBool, checkInt, checkNumber, checkObject, checkOneOf, ConfigError } from '../../sim/index.js';
+import { eraModel, eraNames } from './eras.js';
+import { HZ_VALUES } from './jiffies.js';
 
-export type Era = 'E0' | 'E1' | 'E2' | 'E3' | 'E4';
-export const ERAS: readonly Era[] = ['E0', 'E1', 'E2', 'E3', 'E4'];
+/** The kernel eras (models/kernel/eras.ts); a registered design adds its own name. */
+export type Era = 'E0' | 'E1' | 'E2' | 'E3' | 'E4' | (string & {});
 
 /** Early-drop algorithm (reference §5.6 and §8). */
 export type EarlyDrop =
@@ -85,8 +87,7 @@ export interface KernelConfig {
   /** Immediate DESTROY attempts per entry on flush: 2 up to 3.11, 1 from 3.12. */
   readonly flushAttempts: 1 | 2;
   readonly earlyDrop: EarlyDrop;
-  /** E0–E2 per-conntrack timers; E3+ timestamps with lazy eviction and a gc worker. */
-  readonly expiry: 'timer' | 'gc';
+  /** gc worker generation of the gc eras (E3+); 'none' in the timer eras. */
   readonly gc: GcGeneration;
   /** 4.12+: gc early-drop assist also kills TCP entries in closing states. */
   readonly gcAssistClosingTcp: boolean;
@@ -127,7 +128,6 @@ const KERNEL_KEYS = [
   'missedResend',
   'flushAttempts',
   'earlyDrop',
-  'expiry',
   'gc',
   'gcAssistClosingTcp',
   'refreshCoalesce',
@@ -147,17 +147,22 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   for (const k of KERNEL_KEYS) if (!(k in o)) throw new ConfigError(`${path}.${k}`, undefined, 'is required');
   const p = (k: string): string => `${path}.${k}`;
   if (typeof o.version !== 'string') throw new ConfigError(p('version'), o.version, 'must be a string');
-  const era = checkOneOf(p('era'), o.era, ERAS);
+  const era = checkOneOf(p('era'), o.era, eraNames());
+  const model = eraModel(era);
   checkOneOf(p('hz'), o.hz, HZ_VALUES);
   const cpus = checkInt(p('cpus'), o.cpus, { min: 1, max: 256 });
   checkInt(p('adminCpu'), o.adminCpu, { min: 0, max: cpus - 1 });
   checkInt(p('buckets'), o.buckets, { min: 1, max: 2 ** 26 });
   checkInt(p('max'), o.max, { min: 0, max: 2 ** 31 - 1 });
   const ev = checkOneOf(p('eventsSysctl'), o.eventsSysctl, [0, 1, 2]);
-  if (ev === 2 && era !== 'E4')
-    throw new ConfigError(p('eventsSysctl'), ev, 'the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1');
-  if (era === 'E0' && ev !== 1)
-    throw new ConfigError(p('eventsSysctl'), ev, 'E0 (≤ 2.6.30) has no nf_conntrack_events sysctl: must be 1');
+  if (!model.eventsSysctlValues.includes(ev))
+    throw new ConfigError(
+      p('eventsSysctl'),
+      ev,
+      ev === 2
+        ? `the value 2 (auto) exists only from 5.19 (era E4); use ${model.eventsSysctlValues.join(' or ')}`
+        : `${era} (≤ 2.6.30) has no nf_conntrack_events sysctl: must be 1`,
+    );
   // proc_dointvec_jiffies; 0 would make random % 0 divide by zero in the kernel.
   checkInt(p('retryTimeoutS'), o.retryTimeoutS, { min: 1, max: 86400 });
   checkBool(p('retryJitter'), o.retryJitter);
@@ -165,18 +170,11 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkOneOf(p('missedResend'), o.missedResend, ['next-event', 'any-packet']);
   checkOneOf(p('flushAttempts'), o.flushAttempts, [1, 2]);
   checkOneOf(p('earlyDrop'), o.earlyDrop, EARLY_DROPS);
-  const expiry = checkOneOf(p('expiry'), o.expiry, ['timer', 'gc']);
   const gc = checkOneOf(p('gc'), o.gc, GC_GENERATIONS);
-  if (expiry === 'gc' && gc === 'none')
-    throw new ConfigError(p('gc'), gc, "must name a gc generation when expiry is 'gc'");
-  if (expiry === 'timer' && gc !== 'none') throw new ConfigError(p('gc'), gc, "must be 'none' when expiry is 'timer'");
-  if ((era === 'E3' || era === 'E4') !== (expiry === 'gc')) {
-    throw new ConfigError(
-      p('expiry'),
-      expiry,
-      `era ${era} uses ${era === 'E3' || era === 'E4' ? "'gc'" : "'timer'"} expiry`,
-    );
-  }
+  if (model.expiry === 'gc' && gc === 'none')
+    throw new ConfigError(p('gc'), gc, `must name a gc generation: era ${era} has no conntrack timers`);
+  if (model.expiry === 'timer' && gc !== 'none')
+    throw new ConfigError(p('gc'), gc, `must be 'none': era ${era} expires entries with timers`);
   checkBool(p('gcAssistClosingTcp'), o.gcAssistClosingTcp);
   checkBool(p('refreshCoalesce'), o.refreshCoalesce);
   checkBool(p('ecacheFixedTimeCheck'), o.ecacheFixedTimeCheck);

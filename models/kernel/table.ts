@@ -1,6 +1,7 @@
 // Storage of the conntrack table of one network namespace, struct-of-arrays so that a million
 // entries cost a few typed-array slots each (no object per entry). Policy (what to delete, when
-// to send events) lives in conntrack.ts; this file only keeps entries, hash chains and lists.
+// to send events) lives in core.ts and the era's strategies; this file only keeps entries, hash
+// chains and lists.
 //
 // Hash chains follow the kernel's hlist_nulls: every entry is linked twice (original and reply
 // tuple, "nodes" 2*slot and 2*slot+1) and inserted at the head, so a chain lists newest first.
@@ -68,8 +69,12 @@ export class CtTable {
   status: Uint8Array;
   proto: Uint8Array;
   tcpState: Uint8Array;
-  /** Timer eras: expiry in jiffies; gc eras: expiry in ns. */
-  timeout: Float64Array;
+  /** Timeout in seconds of an entry not yet confirmed (relative: the clock starts at confirm). */
+  timeoutS: Uint32Array;
+  /** Timer eras: the expiry of the entry's timer, in jiffies (empty in gc eras). */
+  expiresJ: Float64Array;
+  /** gc eras: the time the entry expires, in ns (empty in timer eras). */
+  deadlineNs: Float64Array;
   created: Float64Array;
   cache: Uint16Array;
   missed: Uint16Array;
@@ -94,6 +99,8 @@ export class CtTable {
     readonly buckets: number,
     public hashSeed: number,
     initialCapacity = 1024,
+    /** Which expiry field the era uses: 'timer' keeps expiresJ, 'gc' keeps deadlineNs. */
+    readonly expiry: 'timer' | 'gc' = 'gc',
   ) {
     this.capacity = initialCapacity;
     this.bucketHeads = new Int32Array(buckets).fill(NIL);
@@ -102,7 +109,9 @@ export class CtTable {
     this.status = new Uint8Array(c);
     this.proto = new Uint8Array(c);
     this.tcpState = new Uint8Array(c);
-    this.timeout = new Float64Array(c);
+    this.timeoutS = new Uint32Array(c);
+    this.expiresJ = new Float64Array(expiry === 'timer' ? c : 0);
+    this.deadlineNs = new Float64Array(expiry === 'gc' ? c : 0);
     this.created = new Float64Array(c);
     this.cache = new Uint16Array(c);
     this.missed = new Uint16Array(c);
@@ -127,7 +136,9 @@ export class CtTable {
       this.status,
       this.proto,
       this.tcpState,
-      this.timeout,
+      this.timeoutS,
+      this.expiresJ,
+      this.deadlineNs,
       this.created,
       this.cache,
       this.missed,
@@ -226,12 +237,13 @@ export class CtTable {
 
   private grow(): void {
     const c = this.capacity * 2;
+    // An array the era does not use stays empty.
     const g = <T extends { length: number; set(a: ArrayLike<number>): void }>(
       a: T,
       make: (n: number) => T,
       per = 1,
     ): T => {
-      const b = make(c * per);
+      const b = make(a.length === 0 ? 0 : c * per);
       b.set(a as unknown as ArrayLike<number>);
       return b;
     };
@@ -239,7 +251,9 @@ export class CtTable {
     this.status = g(this.status, (n) => new Uint8Array(n));
     this.proto = g(this.proto, (n) => new Uint8Array(n));
     this.tcpState = g(this.tcpState, (n) => new Uint8Array(n));
-    this.timeout = g(this.timeout, (n) => new Float64Array(n));
+    this.timeoutS = g(this.timeoutS, (n) => new Uint32Array(n));
+    this.expiresJ = g(this.expiresJ, (n) => new Float64Array(n));
+    this.deadlineNs = g(this.deadlineNs, (n) => new Float64Array(n));
     this.created = g(this.created, (n) => new Float64Array(n));
     this.cache = g(this.cache, (n) => new Uint16Array(n));
     this.missed = g(this.missed, (n) => new Uint16Array(n));

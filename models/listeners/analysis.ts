@@ -1,5 +1,5 @@
 // Compares what a listener saw with the kernel's ground truth (the kernel must record truth).
-import type { Truth } from '../kernel/conntrack.js';
+import type { Truth } from '../kernel/types.js';
 import type { ListenerModel } from './listener.js';
 
 /** How far a listener's picture is from the kernel's. */

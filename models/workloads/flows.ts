@@ -4,7 +4,7 @@
 // where an old DESTROY meets a new NEW).
 import type { Actor, Ctx, Stream } from '../../sim/index.js';
 import { checkInt, checkNumber, checkObject, checkOneOf, ConfigError, s as seconds } from '../../sim/index.js';
-import type { PacketMsg } from '../kernel/conntrack.js';
+import type { PacketMsg } from '../kernel/types.js';
 import { TCPF } from '../kernel/trackers.js';
 
 /** A lifetime distribution in seconds. */

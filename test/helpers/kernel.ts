@@ -3,7 +3,8 @@
 import { produce, type Draft } from 'immer';
 import { Simulation, type Ctx } from '../../sim/index.js';
 import { validateKernel, type KernelConfig } from '../../models/kernel/config.js';
-import { conntrackKernel, type KernelModel, type KernelMsg } from '../../models/kernel/conntrack.js';
+import { conntrackKernel } from '../../models/kernel/core.js';
+import type { KernelModel, KernelMsg } from '../../models/kernel/types.js';
 import { ENOBUFS, type CtEvent, type EventSink, type Group } from '../../models/kernel/events.js';
 import { preset } from '../../models/presets.js';
 

@@ -1,6 +1,6 @@
 // Helpers for tests that wire the kernel, netlink and listeners together.
 import { produce, type Draft } from 'immer';
-import type { KernelMsg } from '../../models/kernel/conntrack.js';
+import type { KernelMsg } from '../../models/kernel/types.js';
 import {
   DEFAULT_CONNTRACK_E,
   DEFAULT_CONNTRACKD,

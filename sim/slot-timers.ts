@@ -1,13 +1,20 @@
-// The kernel's per-conntrack timers (E0–E2 expiry, E1 retry), kept as the kernel keeps them: a
-// list per expiry instant. Kernel timers fire on jiffy ticks, so a million pending timers share
-// a few thousand instants; a list per instant plus a small heap of instants replaces a
-// million-entry heap (O(1) to arm, to cancel and per expiry). Within one instant timers fire in
-// the order they were armed, as the engine's (time, seq) order would have them.
-//
-// Cancelling is lazy: every arming bumps the slot's generation, and a list entry whose
-// generation is stale is skipped when its instant comes. Stale entries cannot pile up: each
-// list is dropped once its instant has passed. Each instant counts its live timers, so an
-// instant whose timers were all cancelled is never reported as the next one.
+/**
+ * Slot timers: one pending timer per small integer slot, for models that keep a million
+ * refreshable timeouts (conntrack entries) and fire them in batches at a few thousand distinct
+ * instants. A list per instant plus a small heap of instants replaces a million-entry heap
+ * (O(1) to arm, to cancel and per expiry).
+ *
+ * Ordering: the engine's rule with a single priority. Instants fire in time order; within an
+ * instant, timers fire in the order they were (re-)armed, as the engine's `seq` would order
+ * them. The owner runs {@link SlotTimers.fire} from one engine event at the earliest instant
+ * ({@link SlotTimers.next}), so the whole batch takes that event's place among the others.
+ *
+ * Cancelling is lazy: every arming bumps the slot's generation, and a list entry whose
+ * generation is stale is skipped when its instant comes. Stale entries cannot pile up: each
+ * list is dropped once its instant has passed. Each instant counts its live timers, so an
+ * instant whose timers were all cancelled is never reported as the next one.
+ * @module
+ */
 
 /** Min-heap of distinct expiry instants (ns). */
 class TimeHeap {
@@ -50,14 +57,15 @@ class TimeHeap {
   }
 }
 
-/** Timers of table slots: one pending timer per slot, of a small integer type. */
-export class TimerWheel {
+/** Timers of slots: at most one pending timer per slot, tagged with a small integer type. */
+export class SlotTimers {
   private readonly lists = new Map<number, { e: number[]; live: number }>(); // instant → [slot, generation, ...]
   private readonly instants = new TimeHeap();
   private at: Float64Array;
   private gen: Uint32Array;
   private type: Uint8Array;
 
+  /** @param capacity initial number of slots (grows on demand). */
   constructor(capacity: number) {
     this.at = new Float64Array(capacity).fill(-1);
     this.gen = new Uint32Array(capacity);
