@@ -2,7 +2,7 @@
 // receives message by message (schema in docs/fixtures.md).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { JsonlTrace } from '../sim/index.js';
+import { JsonlTrace } from '../sim/trace.js';
 import { buildScenario, type ScenarioConfig } from '../models/scenario.js';
 import { writeAtomic } from './lib/output.js';
 

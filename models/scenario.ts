@@ -9,10 +9,10 @@ import {
   checkOneOf,
   ConfigError,
   s as seconds,
-  setPath,
   type Actor,
   type Ctx,
 } from '../sim/index.js';
+import { setPath } from '../sim/replicate.js';
 import { validateKernel, type KernelConfig } from './kernel/config.js';
 import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';

@@ -54,7 +54,7 @@ class TimerImpl<M extends Message> implements Timer<M> {
 }
 
 /**
- * A discrete-event simulation. Events run in `(time, priority, seq)` order; see {@link EventQueue}.
+ * A discrete-event simulation. Events run in `(time, priority, seq)` order (the event queue, sim/queue.ts).
  * Time advances only from event to event; nothing here reads the wall clock.
  */
 export class Simulation {

@@ -1,16 +1,31 @@
 /**
  * nfct-sim's generic discrete-event engine. It knows nothing about netfilter: integer time,
- * the event queue, actors and timers, seeded random streams, statistics, traces and
+ * actors and their context, kernel-style timers, seeded random streams, statistics, traces and
  * fingerprints, replications, sweeps and shards, and config validation.
+ *
+ * This is the engine's public facade; the modules behind it (the event queue's slot protocol,
+ * the worker pool, file-writing traces, slot timers) are internal and imported by path inside
+ * the repository.
  * @module
  */
-export * from './time.js';
-export * from './queue.js';
-export * from './actor.js';
-export * from './engine.js';
-export * from './rng.js';
-export * from './record.js';
-export * from './stats.js';
-export * from './trace.js';
-export * from './replicate.js';
-export * from './validate.js';
+export { ns, us, ms, s, toSeconds, formatTime, type SimTime } from './time.js';
+export type { EventHandle } from './queue.js';
+export type { Actor, ActorId, ActorRef, Ctx, Message, Timer } from './actor.js';
+export { Simulation, type RunLimits, type RunResult, type SimulationOptions, type StopReason } from './engine.js';
+export { Stream, empiricalTable, type EmpiricalTable, type RunSeed, type Streams } from './rng.js';
+export type { Counter, Gauge, Histogram, Recorder, RecorderSnapshot, Tally } from './record.js';
+export { confidenceInterval, type Interval } from './stats.js';
+export { MemoryTrace, type TraceSink } from './trace.js';
+export {
+  mergeShards,
+  parseShard,
+  planTasks,
+  selectShard,
+  sweep,
+  type RunnerRef,
+  type Shard,
+  type SweepAxis,
+  type Task,
+  type TaskResult,
+} from './replicate.js';
+export { ConfigError, checkBool, checkInt, checkNumber, checkObject, checkOneOf, type Bounds } from './validate.js';

@@ -3,7 +3,8 @@
 // other pending timer before it fires, as conntrack refreshes do. The baseline is the textbook
 // alternative: a binary heap with lazy deletion, where a re-arm leaves a dead entry behind.
 import { performance } from 'node:perf_hooks';
-import { EventQueue, Simulation, Stream, type Actor, type Ctx, type Timer } from '../../sim/index.js';
+import { Simulation, Stream, type Actor, type Ctx, type Timer } from '../../sim/index.js';
+import { EventQueue } from '../../sim/queue.js';
 
 const TIMERS = 1_000_000;
 const MEAN_NS = 1_000_000_000; // mean hold time 1 s

@@ -11,13 +11,13 @@ import {
   ConfigError,
   confidenceInterval,
   planTasks,
-  runTasks,
   selectShard,
   type RunnerRef,
   type Shard,
   type Task,
   type TaskResult,
 } from '../../sim/index.js';
+import { runTasks } from '../../sim/replicate.js';
 import { setScenarioPath, validateScenario, type ScenarioConfig } from '../../models/scenario.js';
 import { EXPERIMENTS } from '../registry.js';
 import type { ExperimentDef, Point, PointSummary, Row, TaskOutput } from './experiment.js';

@@ -1,6 +1,8 @@
 // A Ctx that records what an actor does, so a model can be unit-tested without the engine.
 import type { ActorId, ActorRef, Ctx, Message, Timer } from '../../sim/index.js';
-import { Counter, Gauge, Histogram, Recorder, Streams, Tally, type Stream } from '../../sim/index.js';
+import type { Stream } from '../../sim/index.js';
+import { Counter, Gauge, Histogram, Recorder, Tally } from '../../sim/record.js';
+import { Streams } from '../../sim/rng.js';
 
 export interface Sent {
   readonly to: ActorId;

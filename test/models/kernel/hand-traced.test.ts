@@ -1,10 +1,11 @@
 // Hand-traced scenarios: two flows, one slow reliable listener, one flush. Every time below is
 // derived in the comments and asserted exactly.
 import test from 'ava';
-import { Stream, jiffiesToNs, ms, s, us } from '../sim/index.js';
-import { ENOBUFS } from '../models/kernel/events.js';
-import type { ListenerConfig } from '../models/listeners/config.js';
-import { conntrackE, msgs, raw, reader, world } from './helpers/world.js';
+import { Stream, ms, s, us } from '../../../sim/index.js';
+import { jiffiesToNs } from '../../../models/kernel/jiffies.js';
+import { ENOBUFS } from '../../../models/kernel/events.js';
+import type { ListenerConfig } from '../../../models/listeners/config.js';
+import { conntrackE, msgs, raw, reader, world } from '../../helpers/world.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 

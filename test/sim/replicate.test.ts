@@ -1,9 +1,10 @@
 import test from 'ava';
-import { mergeShards, parseShard, planTasks, runTasks, selectShard, sweep, type RunnerRef } from '../sim/index.js';
-import type { Mm1kConfig } from '../models/queueing/mm1k.js';
+import { mergeShards, parseShard, planTasks, selectShard, sweep, type RunnerRef } from '../../sim/index.js';
+import { runTasks } from '../../sim/replicate.js';
+import type { Mm1kConfig } from '../../models/queueing/mm1k.js';
 
 const runner: RunnerRef = {
-  module: new URL('../models/queueing/mm1k.ts', import.meta.url).href,
+  module: new URL('../../models/queueing/mm1k.ts', import.meta.url).href,
   exportName: 'runMm1k',
 };
 const base = { arrivalRateHz: 900, serviceRateHz: 1000, capacity: 5, warmupS: 0, durationS: 0.5 };

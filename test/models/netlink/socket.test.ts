@@ -1,11 +1,17 @@
 // Modelling checklist of netlink-and-listeners.md §7, statements 1–12 and 25, plus core#7/#8.
 import test from 'ava';
 import { produce } from 'immer';
-import { ENOBUFS, ESRCH, type CtEvent } from '../models/kernel/events.js';
-import { NetlinkFamily, NetlinkSocket, rcvbufFor, truesizeOf, type SocketOptions } from '../models/netlink/socket.js';
-import type { NetlinkKernelConfig } from '../models/netlink/config.js';
-import { preset } from '../models/presets.js';
-import { fakeCtx } from './helpers/fake-ctx.js';
+import { ENOBUFS, ESRCH, type CtEvent } from '../../../models/kernel/events.js';
+import {
+  NetlinkFamily,
+  NetlinkSocket,
+  rcvbufFor,
+  truesizeOf,
+  type SocketOptions,
+} from '../../../models/netlink/socket.js';
+import type { NetlinkKernelConfig } from '../../../models/netlink/config.js';
+import { preset } from '../../../models/presets.js';
+import { fakeCtx } from '../../helpers/fake-ctx.js';
 
 const NL_A = preset('linux-5.19').netlink; // variant A, truesize 1280
 const NL_B = preset('linux-6.18').netlink; // variant B

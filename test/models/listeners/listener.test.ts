@@ -1,11 +1,11 @@
 // Modelling checklist of netlink-and-listeners.md §7, statements 13–34, the kernel statements
 // that need real sockets (core#10, core#40), and hand-traced scenarios with exact times.
 import test from 'ava';
-import { ms, s, us } from '../sim/index.js';
-import { BITS_E1 } from '../models/kernel/events.js';
-import { DumpStream } from '../models/netlink/socket.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { conntrackE, conntrackd, msgs, raw, reader, world } from './helpers/world.js';
+import { ms, s, us } from '../../../sim/index.js';
+import { BITS_E1 } from '../../../models/kernel/events.js';
+import { DumpStream } from '../../../models/netlink/socket.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { conntrackE, conntrackd, msgs, raw, reader, world } from '../../helpers/world.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 const tcp = (tuple: number, flags: number) => ({ kind: 'packet' as const, tuple, proto: 'tcp' as const, flags });

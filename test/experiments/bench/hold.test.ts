@@ -1,5 +1,5 @@
 import test from 'ava';
-import { engineHold, lazyHeapHold, objectHold, queueHold } from '../experiments/bench/hold.js';
+import { engineHold, lazyHeapHold, objectHold, queueHold } from '../../../experiments/bench/hold.js';
 
 // The hold benchmark's three variants must be the same model, or its ratios mean nothing.
 test('hold benchmark: engine timers, queue, queue with objects and lazy heap run the same events; only the lazy heap keeps dead entries', (t) => {

@@ -1,9 +1,9 @@
 // Modelling checklist of conntrack-core.md §14, statements 1–12 (general, E1–E4).
 import test from 'ava';
-import { s, ms } from '../sim/index.js';
-import { BITS_E1, ESRCH, NLM_F_CREATE, NLM_F_EXCL, messageFor, BITS_E0 } from '../models/kernel/events.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { kernelRig, tcp, udp } from './helpers/kernel.js';
+import { s, ms } from '../../../sim/index.js';
+import { BITS_E1, ESRCH, NLM_F_CREATE, NLM_F_EXCL, messageFor, BITS_E0 } from '../../../models/kernel/events.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { kernelRig, tcp, udp } from '../../helpers/kernel.js';
 
 const B = BITS_E1;
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { EventQueue, Stream } from '../sim/index.js';
+import { Stream } from '../../sim/index.js';
+import { EventQueue } from '../../sim/queue.js';
 
 type Op =
   | { op: 'push'; time: number; prio: number }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { MemoryTrace, Simulation, type Actor, type Ctx, type Message, type Timer } from '../sim/index.js';
+import { MemoryTrace, Simulation, type Actor, type Ctx, type Message, type Timer } from '../../sim/index.js';
 
 type Ping = { kind: 'ping'; n: number };
 

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { Simulation, Stream, Streams, empiricalTable, type Ctx } from '../sim/index.js';
+import { Simulation, Stream, empiricalTable, type Ctx } from '../../sim/index.js';
+import { Streams } from '../../sim/rng.js';
 
 const rs = { seed: 1, run: 0 };
 

@@ -1,8 +1,8 @@
 // Queueing theory as external truth: the M/M/1/K station built from the engine must match the
 // closed forms within confidence intervals computed from independent replications.
 import test from 'ava';
-import { confidenceInterval } from '../sim/index.js';
-import { mm1kTheory, runMm1k, validateMm1k } from '../models/queueing/mm1k.js';
+import { confidenceInterval } from '../../../sim/index.js';
+import { mm1kTheory, runMm1k, validateMm1k } from '../../../models/queueing/mm1k.js';
 
 const RUNS = 12;
 // 99.9 % intervals: with eight checks at fixed seeds a correct engine passes; a wrong ordering,

@@ -1,6 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { Gauge, Histogram, Recorder, Tally, confidenceInterval, studentT } from '../sim/index.js';
+import { confidenceInterval } from '../../sim/index.js';
+import { Gauge, Histogram, Recorder, Tally } from '../../sim/record.js';
+import { studentT } from '../../sim/stats.js';
 
 test('Welford tally matches the two-pass formulas', (t) => {
   fc.assert(

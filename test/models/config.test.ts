@@ -1,13 +1,13 @@
 // Bad input: every config error names the field, the value and what is allowed.
 import test from 'ava';
 import { produce } from 'immer';
-import { validateKernel } from '../models/kernel/config.js';
-import { validateListener, DEFAULT_CONNTRACKD, DEFAULT_CONNTRACK_E } from '../models/listeners/config.js';
-import { validateNetlinkKernel } from '../models/netlink/config.js';
-import { PRESET_NAMES, preset, tableDefaults } from '../models/presets.js';
-import { ConfigError } from '../sim/index.js';
-import { kernelRig, udp } from './helpers/kernel.js';
-import { ms } from '../sim/index.js';
+import { validateKernel } from '../../models/kernel/config.js';
+import { validateListener, DEFAULT_CONNTRACKD, DEFAULT_CONNTRACK_E } from '../../models/listeners/config.js';
+import { validateNetlinkKernel } from '../../models/netlink/config.js';
+import { PRESET_NAMES, preset, tableDefaults } from '../../models/presets.js';
+import { ConfigError } from '../../sim/index.js';
+import { kernelRig, udp } from '../helpers/kernel.js';
+import { ms } from '../../sim/index.js';
 
 const k = preset('linux-6.18').kernel;
 const bad = (edit: (d: Record<string, unknown>) => void): unknown =>

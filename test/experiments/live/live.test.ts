@@ -7,19 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
-import { ConfigError } from '../sim/index.js';
-import { liveUnavailable } from '../experiments/live/host.js';
-import { flushSummary, flushRow } from '../experiments/live/flush.js';
-import { expiryRow } from '../experiments/live/expiry.js';
-import { exhaustionRow } from '../experiments/live/exhaustion.js';
-import { simulatedCapacity } from '../experiments/live/capacity.js';
-import { simulateFlush } from '../experiments/live/twin.js';
-import { compareDirs, compareResults, formatComparison, relError } from '../experiments/live/compare.js';
-import { readRunDir } from '../experiments/live/dir.js';
-import { SCENARIOS, runScenario, type LiveOptions } from '../experiments/live/scenarios.js';
-import { validationBase, validationSet } from '../experiments/live/validate.js';
+import { ConfigError } from '../../../sim/index.js';
+import { liveUnavailable } from '../../../experiments/live/host.js';
+import { flushSummary, flushRow } from '../../../experiments/live/flush.js';
+import { expiryRow } from '../../../experiments/live/expiry.js';
+import { exhaustionRow } from '../../../experiments/live/exhaustion.js';
+import { simulatedCapacity } from '../../../experiments/live/capacity.js';
+import { simulateFlush } from '../../../experiments/live/twin.js';
+import { compareDirs, compareResults, formatComparison, relError } from '../../../experiments/live/compare.js';
+import { readRunDir } from '../../../experiments/live/dir.js';
+import { SCENARIOS, runScenario, type LiveOptions } from '../../../experiments/live/scenarios.js';
+import { validationBase, validationSet } from '../../../experiments/live/validate.js';
 
-const FIXTURES = new URL('./fixtures/live/', import.meta.url).pathname;
+const FIXTURES = new URL('../../fixtures/live/', import.meta.url).pathname;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-live-'));
 
 /** The options `nfct-sim live` would have parsed for a recorded run. */
@@ -84,7 +84,7 @@ test('capacity: the recorded live capacities (6.18.44) equal the model exactly',
 
 test('reliable flush of 2000 entries into a one-message listener, measured by hand with an uncontended reader: burst, period and last DESTROY within the targets', (t) => {
   const live = (
-    parse(readFileSync(new URL('./fixtures/live-flush-6.18.44.csv', import.meta.url), 'utf8'), {
+    parse(readFileSync(new URL('../../fixtures/live-flush-6.18.44.csv', import.meta.url), 'utf8'), {
       columns: true,
     }) as Record<string, string>[]
   ).map((r) => Number(r.destroy_received_after_flush_ms));
@@ -240,7 +240,7 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   const cli = (...args: string[]) =>
     spawnSync(
       process.execPath,
-      ['--import', 'tsx', new URL('../experiments/cli.ts', import.meta.url).pathname, ...args],
+      ['--import', 'tsx', new URL('../../../experiments/cli.ts', import.meta.url).pathname, ...args],
       {
         encoding: 'utf8',
       },

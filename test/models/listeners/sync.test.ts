@@ -1,8 +1,8 @@
 // conntrackd sync mode and failover (netlink#34), and the listener-versus-kernel analysis.
 import test from 'ava';
-import { ms, s, us } from '../sim/index.js';
-import { analyseListener } from '../models/listeners/analysis.js';
-import { conntrackE, conntrackd, reader, world } from './helpers/world.js';
+import { ms, s, us } from '../../../sim/index.js';
+import { analyseListener } from '../../../models/listeners/analysis.js';
+import { conntrackE, conntrackd, reader, world } from '../../helpers/world.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 const sync = (mode: 'ftfw' | 'notrack', linkLoss = 0) => ({ mode, linkDelayUs: 500, linkLoss, retransmitMs: 1000 });

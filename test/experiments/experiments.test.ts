@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { runExperiment } from '../experiments/lib/runner.js';
-import { EXPERIMENTS } from '../experiments/registry.js';
+import { runExperiment } from '../../experiments/lib/runner.js';
+import { EXPERIMENTS } from '../../experiments/registry.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-exp-'));
 

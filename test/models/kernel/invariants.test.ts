@@ -3,10 +3,10 @@
 // after it) once the listener recovers.
 import test from 'ava';
 import fc from 'fast-check';
-import { ms, s } from '../sim/index.js';
-import { PRESET_NAMES } from '../models/presets.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { raw, reader, world } from './helpers/world.js';
+import { ms, s } from '../../../sim/index.js';
+import { PRESET_NAMES } from '../../../models/presets.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { raw, reader, world } from '../../helpers/world.js';
 
 type Op =
   | { op: 'udp'; flow: number; reply: boolean; gapMs: number }

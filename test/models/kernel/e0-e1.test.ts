@@ -1,10 +1,11 @@
 // Modelling checklist of conntrack-core.md §14, statements 13–23 (E0 and E1).
 import test from 'ava';
-import { jiffiesToNs, ms, s } from '../sim/index.js';
-import { BITS_E0, BITS_E1 } from '../models/kernel/events.js';
-import { ST } from '../models/kernel/table.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { kernelRig, tcp, udp, type KernelRig } from './helpers/kernel.js';
+import { ms, s } from '../../../sim/index.js';
+import { jiffiesToNs } from '../../../models/kernel/jiffies.js';
+import { BITS_E0, BITS_E1 } from '../../../models/kernel/events.js';
+import { ST } from '../../../models/kernel/table.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
 
 function established(r: KernelRig, tuple: number, at: number): void {
   r.at(at, tcp(tuple, TCPF.SYN));

@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CLI = new URL('../experiments/cli.ts', import.meta.url).pathname;
+const CLI = new URL('../../experiments/cli.ts', import.meta.url).pathname;
 function cli(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     encoding: 'utf8',
-    cwd: new URL('..', import.meta.url).pathname,
+    cwd: new URL('../..', import.meta.url).pathname,
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

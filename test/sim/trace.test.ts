@@ -2,8 +2,9 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Fingerprint, JsonlTrace, Simulation, fnv1a } from '../sim/index.js';
-import { mm1kStation, runMm1k } from '../models/queueing/mm1k.js';
+import { Simulation } from '../../sim/index.js';
+import { Fingerprint, JsonlTrace, fnv1a } from '../../sim/trace.js';
+import { mm1kStation, runMm1k } from '../../models/queueing/mm1k.js';
 
 test('fingerprint is OMNeT++ rotate-xor over 32-bit ingredients', (t) => {
   const f = new Fingerprint();

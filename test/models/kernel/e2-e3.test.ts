@@ -1,13 +1,14 @@
 // Modelling checklist of conntrack-core.md §14, statements 24–35 (E2 and E3).
 import test from 'ava';
-import { MemoryTrace, Simulation, jiffiesToNs, ms, s } from '../sim/index.js';
+import { MemoryTrace, Simulation, ms, s } from '../../../sim/index.js';
+import { jiffiesToNs } from '../../../models/kernel/jiffies.js';
 import { produce } from 'immer';
-import { ST } from '../models/kernel/table.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { conntrackKernel } from '../models/kernel/core.js';
-import { validateKernel } from '../models/kernel/config.js';
-import { preset } from '../models/presets.js';
-import { ScriptedSink, kernelRig, tcp, udp, type KernelRig } from './helpers/kernel.js';
+import { ST } from '../../../models/kernel/table.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { conntrackKernel } from '../../../models/kernel/core.js';
+import { validateKernel } from '../../../models/kernel/config.js';
+import { preset } from '../../../models/presets.js';
+import { ScriptedSink, kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
 
 function established(r: KernelRig, tuple: number, at: number): void {
   r.at(at, tcp(tuple, TCPF.SYN));
@@ -175,7 +176,7 @@ test('core#30 E3 redelivers DESTROY_FAIL entries in batches of 16 per CPU per pa
 
 function gcRunTimes(
   name: string,
-  edit: (d: import('immer').Draft<import('../models/kernel/config.js').KernelConfig>) => void,
+  edit: (d: import('immer').Draft<import('../../../models/kernel/config.js').KernelConfig>) => void,
   script: (send: (at: number, m: object) => void) => void,
   until: number,
 ): { runs: number[]; sink: ScriptedSink } {

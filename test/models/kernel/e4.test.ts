@@ -1,10 +1,10 @@
 // Modelling checklist of conntrack-core.md §14, statements 36–47 (E4, timeouts, TCP).
 import test from 'ava';
-import { ms, s } from '../sim/index.js';
-import { BITS_E1 } from '../models/kernel/events.js';
-import { ST } from '../models/kernel/table.js';
-import { TCPF } from '../models/kernel/trackers.js';
-import { kernelRig, tcp, udp, type KernelRig } from './helpers/kernel.js';
+import { ms, s } from '../../../sim/index.js';
+import { BITS_E1 } from '../../../models/kernel/events.js';
+import { ST } from '../../../models/kernel/table.js';
+import { TCPF } from '../../../models/kernel/trackers.js';
+import { kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
 
 const destroys = (r: KernelRig, ok?: boolean) =>
   r.sink.log.filter((l) => l.type === 'destroy' && (ok === undefined || l.ok === ok));
