@@ -3,6 +3,7 @@
 // target, with confidence intervals from replications.
 import type { ExperimentDef, PointSummary } from './lib/experiment.js';
 import { labelOf, pm, reader, scenario, workload } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 /** Targets of the advice: lost events (unreliable), parked entries per flow (reliable). */
 export const LOSS_TARGET = 0.001;
@@ -52,7 +53,7 @@ export const bufferSize: ExperimentDef = {
   ],
   runs: (quick) => (quick ? 3 : 8),
   prepare(run) {
-    // Reliable mode sets NETLINK_NO_ENOBUFS together with BROADCAST_ERROR (conntrackd §5.5).
+    // Reliable mode sets NETLINK_NO_ENOBUFS together with BROADCAST_ERROR (docs/kernel-facts.md#conntrackd-resync).
     const s = run.world.listeners[0]!.socket;
     if (s.broadcastError) s.setNoEnobufs(true);
   },
@@ -60,10 +61,10 @@ export const bufferSize: ExperimentDef = {
     const l = run.world.listeners[0]!;
     const rec = run.world.sim.recorder;
     const sent =
-      rec.total('ct.new_attempts') +
-      rec.total('ct.update_attempts') +
-      rec.total('ct.destroy_attempts') -
-      rec.total('ct.destroy_failures');
+      rec.total(METRIC.newAttempts) +
+      rec.total(METRIC.updateAttempts) +
+      rec.total(METRIC.destroyAttempts) -
+      rec.total(METRIC.destroyFailures);
     const got = l.stats.received.new + l.stats.received.update + l.stats.received.destroy;
     return {
       events_offered: sent,
@@ -71,7 +72,7 @@ export const bufferSize: ExperimentDef = {
       loss_fraction: sent ? Math.max(0, sent - got) / sent : 0,
       drops_at_socket: l.socket.drops,
       parked_peak: Math.max(0, ...run.series.map((x) => x.parked)),
-      parked_peak_fraction: Math.max(0, ...run.series.map((x) => x.parked)) / Math.max(1, rec.total('workload.flows')),
+      parked_peak_fraction: Math.max(0, ...run.series.map((x) => x.parked)) / Math.max(1, rec.total(METRIC.flows)),
       table_full_drops: run.world.kernel.view.stats.drop,
       rcvbuf_bytes: l.socket.rcvbuf,
     };

@@ -3,6 +3,7 @@ import { analyseListener } from '../models/listeners/analysis.js';
 import type { ExperimentDef } from './lib/experiment.js';
 import { conntrackE, labelOf, pm, reliableConntrackd, scenario, workload } from './lib/common.js';
 import { PRESET_NAMES } from '../models/presets.js';
+import { METRIC } from '../models/names.js';
 
 export const eras: ExperimentDef = {
   name: 'eras',
@@ -44,10 +45,10 @@ export const eras: ExperimentDef = {
       }
     }
     return {
-      flows: rec.total('workload.flows'),
-      destroy_failures: rec.total('ct.destroy_failures'),
-      parked_total: rec.total('ct.parked'),
-      redelivered: rec.total('ct.redelivered'),
+      flows: rec.total(METRIC.flows),
+      destroy_failures: rec.total(METRIC.destroyFailures),
+      parked_total: rec.total(METRIC.parked),
+      redelivered: rec.total(METRIC.redelivered),
       redelivery_wait_mean_s: n ? waits / n / 1e9 : 0,
       parked_peak: Math.max(0, ...run.series.map((x) => x.parked)),
       drops: v.stats.drop,

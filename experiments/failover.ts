@@ -2,6 +2,7 @@
 import { DEFAULT_CONNTRACKD } from '../models/listeners/config.js';
 import type { ExperimentDef } from './lib/experiment.js';
 import { labelOf, pm, reader, scenario, workload } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 export const failover: ExperimentDef = {
   name: 'failover',
@@ -52,7 +53,7 @@ export const failover: ExperimentDef = {
       ghosts: f.ghosts,
       missing: f.missing,
       enobufs: run.world.listeners[0]!.stats.enobufs,
-      link_lost: run.world.sim.recorder.total('sync.lost'),
+      link_lost: run.world.sim.recorder.total(METRIC.syncLost),
     };
   },
   summarize(points) {

@@ -1,6 +1,7 @@
 // 2. flush: N entries, `conntrack -F`, a reliable listener with a small buffer, per preset.
 import type { ExperimentDef } from './lib/experiment.js';
 import { conntrackE, labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 export const flush: ExperimentDef = {
   name: 'flush',
@@ -44,17 +45,17 @@ export const flush: ExperimentDef = {
     const [rel, dup] = run.world.listeners;
     const rec = run.world.sim.recorder;
     return {
-      entries_flushed: rec.total('ct.flushed'),
+      entries_flushed: rec.total(METRIC.flushed),
       destroys_delivered: delivered,
       drain_s: last >= 0 ? (last - flushNs) / 1e9 : 0,
       drained: v.parkedCount() === 0 ? 1 : 0,
       parked_peak: Math.max(0, ...run.series.map((x) => x.parked)),
       parked_total: parkedEver,
-      destroy_attempts: rec.total('ct.destroy_attempts'),
+      destroy_attempts: rec.total(METRIC.destroyAttempts),
       reliable_destroys: rel!.stats.received.destroy,
       duplicates_unreliable: dup!.stats.duplicates,
       count_at_end: v.table.count,
-      worker_runs: rec.total('ct.ecache_work_runs'),
+      worker_runs: rec.total(METRIC.ecacheWorkRuns),
     };
   },
   summarize(points, results) {

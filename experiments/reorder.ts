@@ -2,6 +2,7 @@
 // what conntrackd's cache makes of a late DESTROY for a reused tuple.
 import type { ExperimentDef } from './lib/experiment.js';
 import { labelOf, pm, quantile, reliableConntrackd, scenario, workload } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 export const reorder: ExperimentDef = {
   name: 'reorder',
@@ -65,7 +66,7 @@ export const reorder: ExperimentDef = {
       successor_new_first: l147!.stats.outOfOrder,
       wrong_deletes_147: l147!.stats.wrongDeletes,
       wrong_deletes_146: l146!.stats.wrongDeletes,
-      destroy_failures: run.world.sim.recorder.total('ct.destroy_failures'),
+      destroy_failures: run.world.sim.recorder.total(METRIC.destroyFailures),
     };
   },
   summarize(points) {

@@ -2,6 +2,7 @@
 // mode with a 2048-byte netlink buffer, lots of very small connections, then `conntrack -F`.
 import type { ExperimentDef } from './lib/experiment.js';
 import { labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 export const seedStress: ExperimentDef = {
   name: 'seed-stress',
@@ -38,17 +39,17 @@ export const seedStress: ExperimentDef = {
     const endS = point.scenario.durationS;
     const rec = run.world.sim.recorder;
     return {
-      flows: rec.total('workload.flows'),
-      entries_at_flush: run.world.sim.recorder.total('ct.flushed'),
+      flows: rec.total(METRIC.flows),
+      entries_at_flush: run.world.sim.recorder.total(METRIC.flushed),
       parked_peak_before_flush: Math.max(0, ...before.map((x) => x.parked)),
       parked_peak: Math.max(0, ...s.map((x) => x.parked)),
       parked_1s_after_flush: after.find((x) => x.tS >= flushS + 1)?.parked ?? 0,
       // Censored at the end of the run when the dying list never emptied (drained = 0).
       drain_s: (drained ? drained.tS : endS) - flushS,
       drained: drained ? 1 : 0,
-      destroy_failures: rec.total('ct.destroy_failures'),
-      new_update_failures: rec.total('ct.new_failures') + rec.total('ct.update_failures'),
-      retries: rec.total('ct.retries'),
+      destroy_failures: rec.total(METRIC.destroyFailures),
+      new_update_failures: rec.total(METRIC.newFailures) + rec.total(METRIC.updateFailures),
+      retries: rec.total(METRIC.retries),
     };
   },
   summarize(points, results) {

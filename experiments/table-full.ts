@@ -1,6 +1,7 @@
 // 5. table-full: nf_conntrack_max exhaustion by parked entries under a slow reliable listener.
 import type { ExperimentDef } from './lib/experiment.js';
 import { labelOf, pm, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import { METRIC } from '../models/names.js';
 
 export const tableFull: ExperimentDef = {
   name: 'table-full',
@@ -30,7 +31,7 @@ export const tableFull: ExperimentDef = {
   measure(run, point) {
     const rec = run.world.sim.recorder;
     const v = run.world.kernel.view;
-    const flows = rec.total('workload.flows');
+    const flows = rec.total(METRIC.flows);
     let outage = 0;
     const s = run.series;
     for (let i = 1; i < s.length; i++) if (s[i]!.drops > s[i - 1]!.drops) outage += s[i]!.tS - s[i - 1]!.tS;

@@ -1,7 +1,7 @@
 // Named kernel presets: complete, frozen configurations of the kernel model and its netlink
-// layer, one per kernel version whose behaviour the reference describes. Users override field
-// by field (immer `produce`, or `--set kernel.hz=1000`). Sources: shared/reference
-// conntrack-core.md (era map §1, defaults §9, §10) and netlink-and-listeners.md (§2, §8).
+// layer, one per kernel version whose behaviour docs/kernel-facts.md describes. Users override
+// field by field (immer `produce`, or `--set kernel.hz=1000`). Sources: docs/kernel-facts.md
+// (eras at a glance, #table-defaults, #expiry, #rcvbuf).
 import { freeze } from 'immer';
 import { ConfigError } from '../sim/index.js';
 import type { KernelConfig, Timeouts } from './kernel/config.js';
@@ -19,7 +19,7 @@ const GiB = 2 ** 30;
 
 /**
  * Default nf_conntrack_buckets / nf_conntrack_max for a machine with `ramBytes` of usable RAM
- * (64-bit), per generation of the formula (reference §9). Buckets are rounded up to 512.
+ * (64-bit), per generation of the formula (docs/kernel-facts.md#table-defaults). Buckets are rounded up to 512.
  */
 export function tableDefaults(
   ramBytes: number,
@@ -39,7 +39,7 @@ export function tableDefaults(
   return { buckets, max: generation === '5.15+' ? buckets : 4 * buckets };
 }
 
-/** The reference test machine: 23 GiB of RAM. */
+/** The measuring VM: 23 GiB of RAM. */
 const RAM = 23 * GiB;
 
 const TCP = {
@@ -56,7 +56,7 @@ const TIMEOUTS_OLD: Timeouts = { udpS: 30, udpStreamS: 180, udpStreamMinAgeS: 0,
 const TIMEOUTS_NEW: Timeouts = { udpS: 30, udpStreamS: 120, udpStreamMinAgeS: 2, udpAssuredNeedsAge: true, tcp: TCP };
 
 // 2.6.31-era right-sized allocation: 64-aligned + sizeof(sk_buff) (≈680 TCP, ≈616 UDP; the
-// reference marks these as estimates). ≤ 2.6.30 allocated NLMSG_GOODSIZE and trimmed.
+// docs/kernel-facts.md#rcvbuf marks these as estimates). ≤ 2.6.30 allocated NLMSG_GOODSIZE and trimmed.
 const TRUESIZE_2631 = { newTcp: 680, newUdp: 616, updateTcp: 680, updateUdp: 616, destroyTcp: 680, destroyUdp: 616 };
 const TRUESIZE_2630 = { newTcp: 428, newUdp: 380, updateTcp: 428, updateUdp: 380, destroyTcp: 372, destroyUdp: 372 };
 // ~3.2+ on x86_64: kmalloc-1024 head + 256 = 1280 for every ordinary event (measured on 6.18).

@@ -19,7 +19,8 @@ import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { preset } from './presets.js';
 import { flowGenerator, validateWorkload, type WorkloadConfig } from './workloads/flows.js';
-import { buildWorld, KERNEL_ID, type World } from './world.js';
+import { buildWorld, type World } from './world.js';
+import { KERNEL_ID, backupId, workloadId } from './names.js';
 
 /** Administrator actions at given times. */
 export type ActionConfig =
@@ -218,14 +219,14 @@ export function buildScenario(
     ...(opts.trace ? { trace: opts.trace } : {}),
   });
   const { sim } = world;
-  sc.workloads.forEach((wl, i) => sim.spawn(`workload/${wl.kind}-${i}`, flowGenerator(wl, KERNEL_ID)));
+  sc.workloads.forEach((wl, i) => sim.spawn(workloadId(wl.kind, i), flowGenerator(wl, KERNEL_ID)));
   for (const a of sc.actions) {
     const at = seconds(a.atS);
     if (a.kind === 'flush') sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, at);
     else if (a.kind === 'dump') sim.send(KERNEL_ID, { kind: 'dump' }, at);
     else if (a.kind === 'delete') sim.send(KERNEL_ID, { kind: 'delete', tuple: a.tuple, portid: 4242 }, at);
     else if (a.kind === 'sysctl') sim.send(KERNEL_ID, { kind: 'sysctl', name: a.name, value: a.value }, at);
-    else if (a.kind === 'failover') sim.send(`sync/backup-${a.listener}`, { kind: 'failover' }, at);
+    else if (a.kind === 'failover') sim.send(backupId(a.listener), { kind: 'failover' }, at);
   }
   // Listener start/stop: small actors that (un)subscribe the socket at their time.
   sc.actions.forEach((a) => {

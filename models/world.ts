@@ -9,8 +9,7 @@ import { listener, type ListenerModel } from './listeners/listener.js';
 import { syncBackup, type BackupModel } from './listeners/sync.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { NetlinkFamily } from './netlink/socket.js';
-
-export const KERNEL_ID = 'kernel/conntrack';
+import { KERNEL_ID, backupId as backupIdOf, listenerId } from './names.js';
 
 /** What a world is made of. */
 export interface WorldConfig {
@@ -52,8 +51,8 @@ export function buildWorld(
   const listenerIds: string[] = [];
   const backups = new Map<string, BackupModel>();
   cfg.listeners.forEach((l, i) => {
-    const id = `listener/${l.kind}-${i}`;
-    const backupId = l.kind === 'conntrackd' && l.sync.mode !== 'none' ? `sync/backup-${i}` : undefined;
+    const id = listenerId(l.kind, i);
+    const backupId = l.kind === 'conntrackd' && l.sync.mode !== 'none' ? backupIdOf(i) : undefined;
     const m = listener(id, l, family, cfg.netlink, kernel.view, backupId, opts.logs ?? true);
     sim.spawn(id, m);
     listeners.push(m);

@@ -168,11 +168,24 @@ export class Recorder {
   histogram(owner: string, name: string, lo: number, hi: number, bins: number): Histogram {
     return getOr(this.histograms, `${owner}:${name}`, () => new Histogram(lo, hi, bins));
   }
-  /** Sum of counter `name` over every owner (since the start of the run). */
+  /**
+   * Sum of counter `name` over every owner (since the start of the run). Throws a RangeError if
+   * no owner has a counter of that name, so a misspelt name cannot become a silent zero: models
+   * register their counters when they start.
+   */
   total(name: string): number {
     let sum = 0;
+    let found = false;
     const suffix = `:${name}`;
-    for (const [k, c] of this.counters) if (k.endsWith(suffix)) sum += c.value;
+    for (const [k, c] of this.counters)
+      if (k.endsWith(suffix)) {
+        sum += c.value;
+        found = true;
+      }
+    if (!found) {
+      const known = [...new Set([...this.counters.keys()].map((k) => k.slice(k.indexOf(':') + 1)))].sort();
+      throw new RangeError(`no counter named ${name}; counters of this run: ${known.join(', ') || 'none'}`);
+    }
     return sum;
   }
   /** Applies the warm-up cut at `now`: counters remember, tallies and histograms reset, gauges restart. */

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { s, type Ctx } from '../../sim/index.js';
 import { buildScenario } from '../../models/scenario.js';
 import { reliableConntrackd, scenario, workload } from '../lib/common.js';
+import { METRIC } from '../../models/names.js';
 
 export interface FlushBench {
   readonly presetName: string;
@@ -41,7 +42,7 @@ export function benchFlush(presetName: string, n: number): FlushBench {
   const wallS = (performance.now() - t0) / 1000;
   return {
     presetName,
-    entries: run.world.sim.recorder.total('ct.flushed'),
+    entries: run.world.sim.recorder.total(METRIC.flushed),
     wallS,
     events: run.world.sim.eventCount,
     simulatedS: run.world.sim.now / 1e9,

@@ -1,6 +1,6 @@
 // Kernel configuration: one complete, validated set of parameters per kernel version. Presets
 // (presets.ts) fill every field; users override field by field. UNVERIFIED items of the
-// reference are parameters whose default is the reference's best value.
+// facts (docs/kernel-facts.md) are parameters whose default is the best value known.
 import { checkBool, checkInt, checkNumber, checkObject, checkOneOf, ConfigError } from '../../sim/index.js';
 import { eraModel, eraNames } from './eras.js';
 import { HZ_VALUES } from './jiffies.js';
@@ -8,7 +8,7 @@ import { HZ_VALUES } from './jiffies.js';
 /** The kernel eras (models/kernel/eras.ts); a registered design adds its own name. */
 export type Era = 'E0' | 'E1' | 'E2' | 'E3' | 'E4' | (string & {});
 
-/** Early-drop algorithm (reference §5.6 and §8). */
+/** Early-drop algorithm (docs/kernel-facts.md#early-drop). */
 export type EarlyDrop =
   /** ≤ 2.6.34: last non-ASSURED entry of whole chains, 8-node budget; counts as a drop even if its DESTROY failed. */
   | 'chain-last-always'
@@ -25,7 +25,7 @@ export const EARLY_DROPS: readonly EarlyDrop[] = [
   'buckets',
 ];
 
-/** gc worker generation (reference §7.4, §7.5); 'none' in the timer eras. */
+/** gc worker generation (docs/kernel-facts.md#gc-worker); 'none' in the timer eras. */
 export type GcGeneration = 'none' | 'gc-4.10' | 'gc-5.14' | 'gc-6.0';
 export const GC_GENERATIONS: readonly GcGeneration[] = ['none', 'gc-4.10', 'gc-5.14', 'gc-6.0'];
 
@@ -48,7 +48,7 @@ export interface TcpTimeouts {
   readonly closeS: number;
 }
 
-/** Timeouts in seconds and the UDP stream rules of the era (reference §10). */
+/** Timeouts in seconds and the UDP stream rules of the era (docs/kernel-facts.md#expiry). */
 export interface Timeouts {
   readonly udpS: number;
   readonly udpStreamS: number;

@@ -21,6 +21,7 @@ import type { Expiry } from './expiry/expiry.js';
 import { jiffiesToNs, nsToJiffies, wheelBucketExpiry } from './jiffies.js';
 import type { Redelivery } from './redelivery/redelivery.js';
 import { AdminJobs } from './admin.js';
+import { METRIC } from '../names.js';
 import { CtTable, NIL, PROTO_TCP, PROTO_UDP, ST, TCP, mix32 } from './table.js';
 import { trackTcp, trackUdp, TCPF, type TrackResult } from './trackers.js';
 import {
@@ -34,19 +35,19 @@ import {
   type Truth,
 } from './types.js';
 
-/** Kernel counters (`ct.<name>`), registered in this order. */
-const COUNTER_NAMES = [
-  'retries',
-  'expired',
-  'parked',
-  'redelivered',
-  'flushed',
-  'ecache_work_runs',
-  'gc_runs',
-  'table_full_drops',
-  'gc_early_drops',
-] as const;
-export type KernelCounter = (typeof COUNTER_NAMES)[number];
+/** The kernel's counters, by field (names in ../names.ts). */
+const KERNEL_COUNTERS = {
+  retries: METRIC.retries,
+  expired: METRIC.expired,
+  parked: METRIC.parked,
+  redelivered: METRIC.redelivered,
+  flushed: METRIC.flushed,
+  ecache_work_runs: METRIC.ecacheWorkRuns,
+  gc_runs: METRIC.gcRuns,
+  table_full_drops: METRIC.tableFullDrops,
+  gc_early_drops: METRIC.gcEarlyDrops,
+} as const;
+export type KernelCounter = keyof typeof KERNEL_COUNTERS;
 
 /**
  * Builds the conntrack kernel of one netns delivering events to `sink`. It draws the hash seed,
@@ -143,17 +144,16 @@ export class Conntrack implements KernelModel {
     this.table.hashSeed = ctx.stream('hash').uint32(); // the kernel seeds its hash at boot
     this.idKey = ctx.stream('id').uint32();
     this.tick = ctx.timer({ kind: 'timers' });
-    this.allocatedCounter = ctx.counter('ct.allocated');
-    this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, ctx.counter(`ct.${n}`)])) as Record<
-      KernelCounter,
-      Counter
-    >;
-    const pair = (t: string) => ({
-      attempts: ctx.counter(`ct.${t}_attempts`),
-      failures: ctx.counter(`ct.${t}_failures`),
-    });
-    this.eventCounters = { new: pair('new'), update: pair('update'), destroy: pair('destroy') };
-    this.freedCounter = ctx.counter('ct.freed');
+    this.allocatedCounter = ctx.counter(METRIC.allocated);
+    this.counters = Object.fromEntries(
+      Object.entries(KERNEL_COUNTERS).map(([field, name]) => [field, ctx.counter(name)]),
+    ) as Record<KernelCounter, Counter>;
+    this.eventCounters = {
+      new: { attempts: ctx.counter(METRIC.newAttempts), failures: ctx.counter(METRIC.newFailures) },
+      update: { attempts: ctx.counter(METRIC.updateAttempts), failures: ctx.counter(METRIC.updateFailures) },
+      destroy: { attempts: ctx.counter(METRIC.destroyAttempts), failures: ctx.counter(METRIC.destroyFailures) },
+    };
+    this.freedCounter = ctx.counter(METRIC.freed);
     this.redelivery.init(ctx);
     this.expiry.init(ctx);
   }
@@ -511,7 +511,7 @@ export class Conntrack implements KernelModel {
     this.markDestroySent(slot);
     this.counters.redelivered.add();
     const tr = this.truth.get(t.serial[slot]!);
-    if (tr && tr.firstFail >= 0) this.ctx.sample('ct.redelivery_wait_ns', this.ctx.now - tr.firstFail);
+    if (tr && tr.firstFail >= 0) this.ctx.sample(METRIC.redeliveryWaitNs, this.ctx.now - tr.firstFail);
     this.put(slot);
   }
 

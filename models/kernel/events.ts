@@ -1,7 +1,6 @@
 // Conntrack event bits per era and the ctnetlink message they become.
 // Sources: include/uapi/linux/netfilter/nf_conntrack_common.h (enum ip_conntrack_events) and
-// ctnetlink_conntrack_event() in net/netfilter/nf_conntrack_netlink.c; reference
-// conntrack-core.md §2.2, §3.
+// ctnetlink_conntrack_event() in net/netfilter/nf_conntrack_netlink.c; docs/kernel-facts.md#ctnetlink.
 import type { Ctx } from '../../sim/index.js';
 
 /** The semantic events the model caches, mapped to each era's bit values. */
@@ -22,7 +21,7 @@ export interface EventBits {
   readonly updateMask: number;
 }
 
-/** ≤ 2.6.30: bitmask values of enum ip_conntrack_events (reference §3.1). */
+/** ≤ 2.6.30: bitmask values of enum ip_conntrack_events. */
 export const BITS_E0: EventBits = {
   NEW: 1 << 0,
   RELATED: 1 << 1,
@@ -36,7 +35,7 @@ export const BITS_E0: EventBits = {
   updateMask: (1 << 4) | (1 << 5),
 };
 
-/** 2.6.31+: `1 << n` with the bit numbers of reference §3.2. */
+/** 2.6.31+: `1 << n` with the IPCT_* bit numbers. */
 export const BITS_E1: EventBits = {
   NEW: 1 << 0,
   RELATED: 1 << 1,
@@ -106,7 +105,7 @@ export const EAGAIN = -11;
 /**
  * Where the kernel model hands its events: the netlink model implements it. The kernel asks
  * "does anybody listen to group G" and "broadcast this; did a listener with
- * NETLINK_BROADCAST_ERROR refuse it" (reference §2.2, netlink §1.6).
+ * NETLINK_BROADCAST_ERROR refuse it" (docs/kernel-facts.md#broadcast-error).
  */
 export interface EventSink {
   /** netlink_has_listeners(group). */

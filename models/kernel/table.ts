@@ -6,7 +6,7 @@
 // Hash chains follow the kernel's hlist_nulls: every entry is linked twice (original and reply
 // tuple, "nodes" 2*slot and 2*slot+1) and inserted at the head, so a chain lists newest first.
 // Slots are recycled LIFO from a free list, like the SLAB_TYPESAFE_BY_RCU object cache, which
-// is what makes address-based conntrack IDs reappear quickly (reference §11).
+// is what makes address-based conntrack IDs reappear quickly (docs/kernel-facts.md#ctnetlink).
 
 /** Status bits kept per entry (a subset of IPS_* plus model bookkeeping). */
 export const ST = {
@@ -24,7 +24,7 @@ export const ST = {
   UNCONFIRMED: 128,
 } as const;
 
-/** ecache->state in E3 (reference §7.3). */
+/** ecache->state in E3 (docs/kernel-facts.md#e3). */
 export const ECACHE_UNKNOWN = 0;
 export const ECACHE_DESTROY_FAIL = 1;
 export const ECACHE_DESTROY_SENT = 2;

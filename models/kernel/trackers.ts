@@ -1,4 +1,4 @@
-// Layer-4 trackers at the level the reference describes (conntrack-core.md §10): UDP's
+// Layer-4 trackers (nf_conntrack_proto_udp.c, nf_conntrack_proto_tcp.c; docs/kernel-facts.md#expiry): UDP's
 // unreplied/stream timeouts and ASSURED rule per era, and the TCP states that short flows pass
 // through. Simplification: TCP sequence/window checks are not modelled; a packet's flags alone
 // drive the state machine.

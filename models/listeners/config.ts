@@ -1,4 +1,4 @@
-// Configuration of the user-space listeners (reference netlink-and-listeners.md §4, §5).
+// Configuration of the user-space listeners (docs/kernel-facts.md#conntrack-e to #sync).
 import {
   checkBool,
   checkInt,
@@ -64,7 +64,7 @@ export interface ConntrackdConfig {
 }
 
 /**
- * conntrackd sync mode at the level of the reference (§5.9): replication messages to a backup's
+ * conntrackd sync mode (docs/kernel-facts.md#sync): replication messages to a backup's
  * external cache over a link. FT-FW retransmits lost messages (they arrive `retransmitMs` late
  * and in order); NOTRACK loses them.
  */

@@ -1,7 +1,7 @@
 // User-space listeners: a generic reader process on one NETLINK_NETFILTER socket, with the
 // behaviours of `conntrack -E` (conntrack-tools src/conntrack.c) and of conntrackd's event
-// handler, buffer growth, overrun resync and internal cache (reference netlink-and-listeners.md
-// §4, §5). Every listener keeps its own view of the table and a log of what it received.
+// handler, buffer growth, overrun resync and internal cache
+// (docs/kernel-facts.md#conntrack-e to #conntrackd-cache). Every listener keeps its own view of the table and a log of what it received.
 //
 // Simplifications: a resync takes its dump as one snapshot of the kernel's hashed entries (the
 // dump socket's flow control is not modelled) and costs `resyncUsPerEntry` per dumped entry and
@@ -18,6 +18,7 @@ const DUMP_ENTRIES_PER_SKB = 100;
 const DUMP_SKB_TRUESIZE = 16384 + 576;
 import { drawNs, type ConntrackdConfig, type ListenerConfig } from './config.js';
 import { SyncLink } from './sync.js';
+import { METRIC } from '../names.js';
 
 /** One line of a listener's log: a message, an ENOBUFS, a resync or the exit. */
 export type LogEntry =
@@ -137,7 +138,7 @@ class Listener implements ListenerModel {
       if (cfg.rcvbufBytes > 0) rcvbuf = { kind: cfg.force ? 'SO_RCVBUFFORCE' : 'SO_RCVBUF', bytes: cfg.rcvbufBytes };
     } else if (cfg.kind === 'conntrack-e') {
       // -b: SO_RCVBUFFORCE on the event socket up to 1.4.6; from 1.4.7 it lands on the command
-      // socket and the event socket keeps rmem_default (§4).
+      // socket and the event socket keeps rmem_default (docs/kernel-facts.md#conntrack-e).
       if (cfg.bufferSize > 0 && (cfg.version === '1.4.5' || cfg.version === '1.4.6'))
         rcvbuf = { kind: 'SO_RCVBUFFORCE', bytes: cfg.bufferSize };
     } else {
@@ -147,7 +148,7 @@ class Listener implements ListenerModel {
         if (size > 0) rcvbuf = { kind: 'SO_RCVBUFFORCE', bytes: size };
       } else if (size > 0 && size <= cfg.maxGrowth) rcvbuf = { kind: 'SO_RCVBUFFORCE', bytes: Math.floor(size / 2) }; // halved since 2010
     }
-    const noEnobufs = cfg.kind === 'raw' ? cfg.noEnobufs : reliable; // conntrackd sets both (§5.5)
+    const noEnobufs = cfg.kind === 'raw' ? cfg.noEnobufs : reliable; // conntrackd sets both (kernel-facts#conntrackd-resync)
     this.socket = new NetlinkSocket(id, { groups: cfg.groups, broadcastError: reliable, noEnobufs, rcvbuf }, nl);
     if (cfg.kind === 'conntrackd')
       this.maxGrowth = cfg.version === '0.9.14' ? Math.max(cfg.maxGrowth, this.socket.rcvbuf) : cfg.maxGrowth;
@@ -158,7 +159,10 @@ class Listener implements ListenerModel {
     this.rng = ctx.rng;
     if (this.cfg.kind === 'conntrackd' && this.cfg.sync.mode !== 'none' && this.backupId !== undefined) {
       this.link = new SyncLink(this.cfg.sync, this.backupId, ctx.stream('link'));
+      ctx.counter(METRIC.syncLost);
     }
+    ctx.counter(METRIC.listenerEnobufs);
+    ctx.counter(METRIC.listenerResyncs);
     this.resyncAlarm = ctx.timer({ kind: 'resync' });
     const self = ctx.ref(ctx.self);
     this.socket.onReadable = (kctx) =>
@@ -207,7 +211,7 @@ class Listener implements ListenerModel {
   private newCatch(): void {
     this.catches++;
     if (this.cfg.kind !== 'conntrackd') return;
-    this.budget = this.firstCatch ? 1 : this.cfg.iterationLimit + 1; // the counter starts at 0 (§5.6)
+    this.budget = this.firstCatch ? 1 : this.cfg.iterationLimit + 1; // the counter starts at 0 (kernel-facts#conntrackd-resync)
     this.firstCatch = false;
   }
 
@@ -240,11 +244,11 @@ class Listener implements ListenerModel {
   private onEnobufs(ctx: Ctx): void {
     this.stats.enobufs++;
     this.log.push({ t: ctx.now, kind: 'enobufs' });
-    ctx.count('listener.enobufs');
+    ctx.count(METRIC.listenerEnobufs);
     const cfg = this.cfg;
     if (cfg.kind === 'raw') return;
     if (cfg.kind === 'conntrack-e') {
-      // "WARNING: We have hit ENOBUFS! We are losing events." ≤ 1.4.5 then exits (§4).
+      // "WARNING: We have hit ENOBUFS! We are losing events." ≤ 1.4.5 then exits (kernel-facts#conntrack-e).
       if (cfg.version === '1.4.5') {
         this.running = false;
         this.reading = false;
@@ -257,7 +261,7 @@ class Listener implements ListenerModel {
     if (cfg.overrunResyncS > 0 && this.dump) ctx.modTimer(this.resyncAlarm, ctx.now + seconds(cfg.overrunResyncS)); // re-armed by every ENOBUFS
   }
 
-  /** conntrackd's buffer growth on ENOBUFS, by version (§5.3). */
+  /** conntrackd's buffer growth on ENOBUFS, by version (docs/kernel-facts.md#conntrackd-buffer). */
   private grow(cfg: ConntrackdConfig): void {
     const cur = this.socket.rcvbuf;
     if (cfg.version === '0.9.14') {
@@ -281,7 +285,7 @@ class Listener implements ListenerModel {
     return byId ? `${ev.tuple}/${ev.id}` : ev.tuple;
   }
 
-  /** Applies one event to the counters and the view (conntrackd's cache rules, §5.8). */
+  /** Applies one event to the counters and the view (conntrackd's cache rules, docs/kernel-facts.md#conntrackd-cache). */
   private handle(ev: CtEvent, ctx: Ctx): void {
     if (this.keepLog) this.log.push({ t: ctx.now, kind: 'msg', ev });
     this.lastChange = ctx.now;
@@ -309,7 +313,7 @@ class Listener implements ListenerModel {
     this.link?.send(ctx, ev.type === 'new' ? 'new' : 'upd', key, entry);
   }
 
-  /** conntrackd resync: dump, apply every entry, purge objects the kernel no longer has (§5.4). */
+  /** conntrackd resync: dump, apply every entry, purge objects the kernel no longer has (docs/kernel-facts.md#conntrackd-resync). */
   private startResync(ctx: Ctx): void {
     if (this.cfg.kind !== 'conntrackd' || !this.dump) return;
     const live = this.dump.liveEntries();
@@ -348,7 +352,7 @@ class Listener implements ListenerModel {
     this.stats.resyncs++;
     this.lastChange = ctx.now;
     this.log.push({ t: ctx.now, kind: 'resync', added, purged });
-    ctx.count('listener.resyncs');
+    ctx.count(METRIC.listenerResyncs);
     // The event socket is not read until the dump and the purge are done.
     this.busy = true;
     this.reading = false;

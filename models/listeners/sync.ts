@@ -1,10 +1,11 @@
-// conntrackd sync mode at the level of the reference (netlink §5.8, §5.9): the primary's cache
+// conntrackd sync mode (docs/kernel-facts.md#sync, #conntrackd-cache): the primary's cache
 // changes are replicated to a backup's external cache; a failover commits that cache into the
 // backup's kernel. FT-FW and NOTRACK external caches never expire entries, so a DESTROY lost
 // between the kernel and the primary leaves a ghost that the backup commits (netlink#34).
 import type { Actor, Ctx, Stream } from '../../sim/index.js';
 import type { SyncConfig } from './config.js';
 import type { ViewEntry } from './listener.js';
+import { METRIC } from '../names.js';
 
 /** One replication message. */
 export interface SyncMsg {
@@ -35,6 +36,10 @@ export function syncBackup(live: () => Iterable<{ serial: number; key: string | 
   const model: BackupModel = {
     external,
     failover: undefined,
+    init(ctx: Ctx) {
+      ctx.counter(METRIC.syncGhosts);
+      ctx.counter(METRIC.syncMissing);
+    },
     receive(msg, ctx: Ctx) {
       if (msg.kind === 'failover') {
         const liveSerials = new Set<number>();
@@ -48,11 +53,11 @@ export function syncBackup(live: () => Iterable<{ serial: number; key: string | 
         let missing = 0;
         for (const k of liveKeys) if (!external.has(k)) missing++;
         model.failover = { at: ctx.now, ghosts, missing, committed: external.size };
-        ctx.count('sync.ghosts', ghosts);
-        ctx.count('sync.missing', missing);
+        ctx.count(METRIC.syncGhosts, ghosts);
+        ctx.count(METRIC.syncMissing, missing);
         return;
       }
-      // NEW replaces, UPD creates or updates, DEL removes (§5.9).
+      // NEW replaces, UPD creates or updates, DEL removes (kernel-facts#sync).
       if (msg.op === 'del') external.delete(msg.key);
       else external.set(msg.key, msg.entry);
     },
@@ -73,7 +78,7 @@ export class SyncLink {
   send(ctx: Ctx, op: SyncMsg['op'], key: string | number, entry: ViewEntry): void {
     const delay = Math.round(this.cfg.linkDelayUs * 1e3);
     const lost = this.cfg.linkLoss > 0 && this.rng.next() < this.cfg.linkLoss;
-    if (lost) ctx.count('sync.lost');
+    if (lost) ctx.count(METRIC.syncLost);
     if (lost && this.cfg.mode === 'notrack') return;
     // FT-FW: a lost message is NACKed and resent; the receiver drops later ones until the gap is
     // filled, so delivery stays in order.

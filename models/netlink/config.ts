@@ -1,5 +1,5 @@
-// Kernel-side netlink parameters that differ between kernel versions (reference
-// netlink-and-listeners.md §1.3, §2). The kernel preset selects them.
+// Kernel-side netlink parameters that differ between kernel versions (docs/kernel-facts.md#netlink-admission,
+// #rcvbuf). The kernel preset selects them.
 import { checkInt, checkObject, checkOneOf, ConfigError } from '../../sim/index.js';
 
 /** skb truesize charged per ctnetlink event message, by message type and protocol (bytes). */

@@ -1,5 +1,5 @@
 // One NETLINK_NETFILTER socket's receive side, and the protocol's broadcast (the EventSink the
-// kernel model talks to). Source: shared/reference/netlink-and-listeners.md §1–§2
+// kernel model talks to). Kernel facts: docs/kernel-facts.md#netlink-admission to #rcvbuf
 // (af_netlink.c: netlink_broadcast, do_one_broadcast, netlink_broadcast_deliver,
 // netlink_overrun, netlink_rcv_wake, netlink_recvmsg).
 //
@@ -16,7 +16,7 @@ export type RcvbufRequest =
   | { readonly kind: 'SO_RCVBUFFORCE'; readonly bytes: number };
 
 /**
- * sk_rcvbuf after setsockopt (netlink §2.1): SO_RCVBUF caps the value at rmem_max,
+ * sk_rcvbuf after setsockopt (docs/kernel-facts.md#rcvbuf): SO_RCVBUF caps the value at rmem_max,
  * SO_RCVBUFFORCE does not; both double it and raise it to SOCK_MIN_RCVBUF.
  */
 export function rcvbufFor(req: RcvbufRequest, nl: NetlinkKernelConfig): number {
@@ -26,7 +26,7 @@ export function rcvbufFor(req: RcvbufRequest, nl: NetlinkKernelConfig): number {
   return Math.max(2 * v, nl.sockMinRcvbuf);
 }
 
-/** truesize of one event skb for the era (netlink §2.3). */
+/** truesize of one event skb for the era (docs/kernel-facts.md#rcvbuf). */
 export function truesizeOf(ev: CtEvent, t: Truesize): number {
   const tcp = ev.proto === 'tcp';
   if (ev.type === 'destroy') return tcp ? t.destroyTcp : t.destroyUdp;
@@ -94,7 +94,7 @@ export class NetlinkSocket {
     return this.rcvbuf;
   }
 
-  /** setsockopt(NETLINK_NO_ENOBUFS): enabling it also clears the congestion bit (netlink §1.7). */
+  /** setsockopt(NETLINK_NO_ENOBUFS): enabling it also clears the congestion bit (docs/kernel-facts.md#congestion). */
   setNoEnobufs(on: boolean): void {
     this.noEnobufs = on;
     if (on) this.congested = false;
@@ -198,7 +198,7 @@ export class NetlinkFamily implements EventSink {
     return this.hasListeners(1) || this.hasListeners(2) || this.hasListeners(3);
   }
 
-  /** netlink_broadcast (§1.2, §1.6): -ENOBUFS iff a BROADCAST_ERROR socket refused it; else 0 if anyone took it; else -ESRCH. */
+  /** netlink_broadcast (docs/kernel-facts.md#broadcast-error): -ENOBUFS iff a BROADCAST_ERROR socket refused it; else 0 if anyone took it; else -ESRCH. */
   broadcast(ev: CtEvent, ctx: Ctx): number {
     let delivered = false;
     let failure = false;
@@ -218,7 +218,7 @@ export class NetlinkFamily implements EventSink {
  * A table dump on its own socket (conntrack -L, conntrackd resync): netlink_dump fills one skb
  * of up to `perSkb` entries at a time while the socket has room, and resumes inside the
  * reader's recvmsg once the queue has drained to rcvbuf/2. Dump replies are flow-controlled,
- * never dropped: no overrun, no ENOBUFS, no drop counter (netlink §1.3).
+ * never dropped: no overrun, no ENOBUFS, no drop counter (docs/kernel-facts.md#netlink-admission).
  */
 export class DumpStream {
   rmem = 0;

@@ -2,7 +2,8 @@
 // one-packet UDP flows (replyProb 0), and TCP connections through their life cycle, with
 // constant, Poisson or on/off arrivals and a tuple space that makes tuples come back (which is
 // where an old DESTROY meets a new NEW).
-import type { Actor, Ctx, Stream } from '../../sim/index.js';
+import type { Actor, Counter, Ctx, Stream } from '../../sim/index.js';
+import { METRIC } from '../names.js';
 import { checkInt, checkNumber, checkObject, checkOneOf, ConfigError, s as seconds } from '../../sim/index.js';
 import type { PacketMsg } from '../kernel/types.js';
 import { TCPF } from '../kernel/trackers.js';
@@ -130,6 +131,7 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
   private replies!: Stream;
   private lifetimes!: Stream;
   private kernel = -1;
+  private flowsCounter!: Counter;
   private readonly stopNs: number;
 
   constructor(
@@ -144,6 +146,7 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
     this.replies = ctx.stream('replies');
     this.lifetimes = ctx.stream('lifetimes');
     this.kernel = ctx.ref(this.kernelId);
+    this.flowsCounter = ctx.counter(METRIC.flows);
     ctx.send(ctx.self, { kind: 'arrive' }, seconds(this.cfg.startS));
   }
 
@@ -152,7 +155,7 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
     if (ctx.now >= this.stopNs || (cfg.flows > 0 && this.k >= cfg.flows)) return;
     const k = this.k++;
     const tuple = cfg.tupleBase + 2 * (cfg.tupleSpace > 0 ? k % cfg.tupleSpace : k);
-    ctx.count('workload.flows');
+    this.flowsCounter.add();
     if (cfg.kind === 'udp') {
       this.udp(ctx, tuple, 0);
       if (cfg.replyProb > 0 && this.replies.next() < cfg.replyProb) {

@@ -10,7 +10,8 @@ import {
 } from '../../models/listeners/config.js';
 import type { LogEntry } from '../../models/listeners/listener.js';
 import { preset } from '../../models/presets.js';
-import { buildWorld, KERNEL_ID, type World, type WorldConfig } from '../../models/world.js';
+import { buildWorld, type World, type WorldConfig } from '../../models/world.js';
+import { KERNEL_ID } from '../../models/names.js';
 
 export function world(
   presetName: string,

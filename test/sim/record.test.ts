@@ -89,3 +89,14 @@ test('confidence intervals cover the true mean at about the nominal rate', (t) =
   const se = Math.sqrt((0.95 * 0.05) / trials);
   t.true(Math.abs(covered / trials - 0.95) < 4 * se, `coverage ${covered / trials}`);
 });
+
+test('a total of a counter no owner has is an error naming the counters that exist, not a silent zero', (t) => {
+  const r = new Recorder();
+  r.counter('netlink/sock-0', 'netlink.enobufs').add(2);
+  r.counter('kernel/conntrack', 'ct.parked');
+  t.is(r.total('ct.parked'), 0); // registered, never incremented: a real zero
+  t.throws(() => r.total('ct.parkd'), {
+    instanceOf: RangeError,
+    message: 'no counter named ct.parkd; counters of this run: ct.parked, netlink.enobufs',
+  });
+});

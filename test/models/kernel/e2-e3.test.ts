@@ -9,6 +9,7 @@ import { conntrackKernel } from '../../../models/kernel/core.js';
 import { validateKernel } from '../../../models/kernel/config.js';
 import { preset } from '../../../models/presets.js';
 import { ScriptedSink, kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
+import { METRIC } from '../../../models/names.js';
 
 function established(r: KernelRig, tuple: number, at: number): void {
   r.at(at, tcp(tuple, TCPF.SYN));
@@ -170,7 +171,7 @@ test('core#30 E3 redelivers DESTROY_FAIL entries in batches of 16 per CPU per pa
     const ok = destroyTimes(r, true);
     t.is(ok.length, 40);
     t.true(ok.every((x) => x === ms(1712)));
-    t.is(r.sim.recorder.total('ct.ecache_work_runs'), 2 + Math.ceil(40 / batch) + (40 % batch === 0 ? 1 : 0));
+    t.is(r.sim.recorder.total(METRIC.ecacheWorkRuns), 2 + Math.ceil(40 / batch) + (40 % batch === 0 ? 1 : 0));
   }
 });
 
@@ -297,7 +298,7 @@ test('core#35 gc early-drop assist kills non-ASSURED and (4.12+) closing TCP ent
     r.sim.run({ until: s(70) });
     t.is(r.k.view.stats.drop, 1, name);
     t.is(r.k.view.table.count, 100 - killed, name);
-    t.is(r.sim.recorder.total('ct.gc_early_drops'), killed, name);
+    t.is(r.sim.recorder.total(METRIC.gcEarlyDrops), killed, name);
   }
   t.is(jiffiesToNs(1, 250), ms(4));
 });

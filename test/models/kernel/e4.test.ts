@@ -5,6 +5,7 @@ import { BITS_E1 } from '../../../models/kernel/events.js';
 import { ST } from '../../../models/kernel/table.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
+import { METRIC } from '../../../models/names.js';
 
 const destroys = (r: KernelRig, ok?: boolean) =>
   r.sink.log.filter((l) => l.type === 'destroy' && (ok === undefined || l.ok === ok));
@@ -111,7 +112,7 @@ test('core#39 shipped E4 redelivers one entry per worker run; the fixed worker d
     r.sim.run({ until: s(5) });
     t.is(destroys(r, true).length, 100);
     t.true(destroys(r, true).every((d) => d.t === ms(1504)));
-    return r.sim.recorder.total('ct.ecache_work_runs');
+    return r.sim.recorder.total(METRIC.ecacheWorkRuns);
   };
   t.is(runs('linux-6.18'), 101); // one dispatch per entry plus the empty last run (7670 for 7669)
   t.is(runs('linux-6.18-fixed'), 1);
@@ -125,7 +126,7 @@ test('core#39 with a worker cost, the fixed E4 worker stops each run after its 1
   for (let i = 0; i < 100; i++) r.at(ms(i), udp(1000 + 2 * i));
   r.at(s(0.5), { kind: 'flush', portid: 0 });
   r.sim.run({ until: s(5) });
-  const n = r.sim.recorder.total('ct.ecache_work_runs');
+  const n = r.sim.recorder.total(METRIC.ecacheWorkRuns);
   t.true(n > 5 && n < 12, `${n} runs`);
 });
 
@@ -145,7 +146,7 @@ test('core#41 entries on the E4 dying list count toward nf_conntrack_max and are
 });
 
 test('core#42 under event congestion early drop moves every non-ASSURED entry to the dying list and still reports table full', (t) => {
-  // The live experiment of §8: max 200, 512 buckets, a full BROADCAST_ERROR listener.
+  // The live experiment of docs/kernel-facts.md#early-drop: max 200, 512 buckets, a full BROADCAST_ERROR listener.
   const r = kernelRig('linux-6.18', (d) => {
     d.max = 200;
     d.buckets = 512;

@@ -4,6 +4,7 @@ import { s, ms } from '../../../sim/index.js';
 import { BITS_E1, ESRCH, NLM_F_CREATE, NLM_F_EXCL, messageFor, BITS_E0 } from '../../../models/kernel/events.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { kernelRig, tcp, udp } from '../../helpers/kernel.js';
+import { METRIC } from '../../../models/names.js';
 
 const B = BITS_E1;
 
@@ -26,7 +27,7 @@ test('core#1 allocation counts first, early drop on overflow, count restored and
   t.is(r.k.view.table.count, 2);
   t.is(r.k.view.stats.drop, 1);
   t.is(r.k.view.find(30), -1);
-  t.is(r.sim.recorder.total('ct.allocated'), 2);
+  t.is(r.sim.recorder.total(METRIC.allocated), 2);
   // A non-ASSURED entry is evicted to admit a new one: count stays at max.
   const r2 = kernelRig('linux-6.18', (d) => {
     d.max = 2;
@@ -116,7 +117,7 @@ test('core#6 only a refusing reliable listener fails a delivery: ESRCH and succe
   r.sim.run({ until: s(5) });
   t.is(r.k.view.parkedCount(), 0);
   t.is(r.k.view.table.count, 0);
-  t.is(r.sim.recorder.total('ct.destroy_failures'), 0);
+  t.is(r.sim.recorder.total(METRIC.destroyFailures), 0);
 });
 
 test('core#9 entries awaiting redelivery leave the hash, keep counting, and are freed only after a successful attempt', (t) => {

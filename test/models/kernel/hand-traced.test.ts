@@ -6,6 +6,7 @@ import { jiffiesToNs } from '../../../models/kernel/jiffies.js';
 import { ENOBUFS } from '../../../models/kernel/events.js';
 import type { ListenerConfig } from '../../../models/listeners/config.js';
 import { conntrackE, msgs, raw, reader, world } from '../../helpers/world.js';
+import { METRIC } from '../../../models/names.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 
@@ -109,7 +110,7 @@ test('hand-traced E4 (6.18, HZ=250): flush into a full reliable listener, worker
       [ms(1156) + us(50), 'destroy', X],
     ],
   );
-  t.is(w.sim.recorder.total('ct.ecache_work_runs'), 4);
+  t.is(w.sim.recorder.total(METRIC.ecacheWorkRuns), 4);
   t.is(w.kernel.view.table.count, 0);
 });
 

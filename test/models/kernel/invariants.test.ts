@@ -7,6 +7,7 @@ import { ms, s } from '../../../sim/index.js';
 import { PRESET_NAMES } from '../../../models/presets.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { raw, reader, world } from '../../helpers/world.js';
+import { METRIC } from '../../../models/names.js';
 
 type Op =
   | { op: 'udp'; flow: number; reply: boolean; gapMs: number }
@@ -100,7 +101,7 @@ test('core invariants: count = hashed + parked + unconfirmed, count <= max where
         if (destroyed.get(serial) !== 1) return false;
       }
       stats.runs++;
-      stats.parked += w.sim.recorder.total('ct.parked');
+      stats.parked += w.sim.recorder.total(METRIC.parked);
       stats.destroys += destroyed.size;
       return [...destroyed.values()].every((n) => n === 1);
     }),

@@ -6,6 +6,7 @@ import { BITS_E1 } from '../../../models/kernel/events.js';
 import { DumpStream } from '../../../models/netlink/socket.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { conntrackE, conntrackd, msgs, raw, reader, world } from '../../helpers/world.js';
+import { METRIC } from '../../../models/names.js';
 
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 const tcp = (tuple: number, flags: number) => ({ kind: 'packet' as const, tuple, proto: 'tcp' as const, flags });
@@ -19,7 +20,7 @@ test('core#10 netlink#12 every retry is a full broadcast: a listener with room r
   const [u, r] = w.listeners;
   t.is(msgs(r!.log, 'destroy').length, 20);
   t.is(r!.stats.duplicates, 0);
-  const attempts = w.sim.recorder.total('ct.destroy_attempts');
+  const attempts = w.sim.recorder.total(METRIC.destroyAttempts);
   t.is(msgs(u!.log, 'destroy').length, attempts); // U got every attempt
   t.is(u!.stats.duplicates, attempts - 20);
   t.true(u!.stats.duplicates > 0);
@@ -37,7 +38,7 @@ test('core#40 E4 redelivery to a prompt listener that holds k messages comes in 
     w.sim.run({ until: s(10) });
     const got = msgs(w.listeners[0]!.log, 'destroy');
     t.is(got.length, 60);
-    const sends = w.sim.recorder.total('ct.destroy_attempts') - w.sim.recorder.total('ct.destroy_failures');
+    const sends = w.sim.recorder.total(METRIC.destroyAttempts) - w.sim.recorder.total(METRIC.destroyFailures);
     t.is(sends, 60);
     // Group successful redeliveries (after the first worker run at 2 s) by instant.
     const byTime = new Map<number, number>();
@@ -63,8 +64,8 @@ test('netlink#13 ctnetlink fails a delivery only on ENOBUFS: message-build failu
   w.at(0, udp(10));
   w.at(ms(1), { kind: 'delete', tuple: 10, portid: 4 });
   w.sim.run({ until: ms(2) });
-  t.is(w.sim.recorder.total('ct.destroy_failures'), 0);
-  t.is(w.sim.recorder.total('ct.new_failures'), 0);
+  t.is(w.sim.recorder.total(METRIC.destroyFailures), 0);
+  t.is(w.sim.recorder.total(METRIC.newFailures), 0);
   t.is(msgs(w.listeners[0]!.log).length, 2);
 });
 
@@ -152,7 +153,7 @@ test('netlink#19 netlink#20 5.19+ worker: 1 s after the first failure, head firs
   const flushFailOrder = [...w.kernel.view.truth.values()].filter((x) => x.firstFail === s(1));
   t.is(flushFailOrder.length, 4);
   t.true(got.slice(1).every((m) => m.t >= s(2)));
-  t.is(w.sim.recorder.total('ct.ecache_work_runs') >= 5, true);
+  t.is(w.sim.recorder.total(METRIC.ecacheWorkRuns) >= 5, true);
 });
 
 test('netlink#21 parked entries count toward nf_conntrack_max and are never early-drop victims', (t) => {
