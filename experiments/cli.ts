@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { ConfigError, parseShard } from '../sim/index.js';
 import { PRESET_NAMES, preset } from '../models/presets.js';
-import { validateScenario, type ScenarioConfig } from '../models/scenario.js';
+import { parseScenario, type Scenario } from '../models/scenario.js';
 import { demo } from './demo.js';
-import { EXPERIMENTS } from './registry.js';
-import { experiment, mergeRuns, planPoints, runExperiment } from './lib/runner.js';
+import { EXPERIMENTS, REGISTRY } from './registry.js';
+import { mergeRuns, planRun, runPlan } from './lib/runner.js';
 import { checkWritable } from './lib/output.js';
 import { runSuite, writeReport } from './suite.js';
 import { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
@@ -46,7 +46,8 @@ function setOption(v: string, prev: [string, unknown][] = []): [string, unknown]
   return [...prev, [v.slice(0, eq), value]];
 }
 
-function readConfig(path: string): ScenarioConfig {
+/** A scenario JSON file, read and parsed as JSON (the runner or parseScenario checks it). */
+function readConfig(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -59,7 +60,7 @@ function readConfig(path: string): ScenarioConfig {
   } catch (e) {
     throw new ConfigError('config', path, `must be valid JSON (${(e as Error).message})`);
   }
-  return validateScenario(json);
+  return json;
 }
 
 /** Progress on stderr: a bar on a terminal, a line every 10 % otherwise, nothing with --quiet. */
@@ -160,16 +161,15 @@ export function buildCli(): Command {
     .option('--resume', 'complete an interrupted run in the same --out', false)
     .option('--quiet', 'no progress output', false)
     .action(async (name: string, o: RunOpts) => {
-      const exp = experiment(name);
       const out = resolve(o.out ?? join('results', name));
       const sets = o.preset ? ([['preset', o.preset], ...o.set] as [string, unknown][]) : o.set;
       if (o.preset) preset(o.preset);
       const shard = o.shard ? parseShard(o.shard) : undefined;
       const config = o.config ? readConfig(o.config) : undefined;
-      planPoints(exp, { quick: o.quick, sets, ...(config ? { config } : {}) }); // every error before anything is written
+      const plan = planRun(REGISTRY, name, { quick: o.quick, sets, ...(config ? { config } : {}) }); // every error before anything is written
       checkWritable(out);
       const bar = progress(o.quiet, name);
-      const lines = await runExperiment(name, {
+      const lines = await runPlan(REGISTRY, plan, {
         seed: o.seed,
         ...(o.runs !== undefined ? { runs: o.runs } : {}),
         jobs: o.jobs,
@@ -193,7 +193,7 @@ export function buildCli(): Command {
     .requiredOption('--out <dir>', 'output folder')
     .action(async (dirs: string[], o: { out: string }) => {
       checkWritable(o.out);
-      console.log((await mergeRuns(dirs, resolve(o.out))).join('\n'));
+      console.log((await mergeRuns(REGISTRY, dirs, resolve(o.out))).join('\n'));
     });
 
   program
@@ -208,7 +208,8 @@ export function buildCli(): Command {
       console.log(await runSuite({ ...o, out: resolve(o.out), progress: (label) => progress(o.quiet, label) }));
     });
 
-  const scenarioArg = (v: string): ScenarioConfig => (v.endsWith('.json') ? readConfig(v) : namedScenario(v).scenario);
+  const scenarioArg = (v: string): Scenario =>
+    parseScenario(v.endsWith('.json') ? readConfig(v) : namedScenario(v).scenario);
   program
     .command('trace')
     .description('run a scenario with a JSON Lines event trace; prints its fingerprint')

@@ -3,12 +3,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonlTrace } from '../sim/trace.js';
-import { buildScenario, type ScenarioConfig } from '../models/scenario.js';
+import { buildScenario, type Scenario } from '../models/scenario.js';
 import { writeAtomic } from './lib/output.js';
 
 /** Runs `sc` with a JSON Lines trace into `<out>/trace.jsonl`; returns the fingerprint. */
 export function traceScenario(
-  sc: ScenarioConfig,
+  sc: Scenario,
   seed: number,
   out: string,
 ): { fingerprint: string; events: number; path: string } {
@@ -48,7 +48,7 @@ export type FixtureLine =
 
 /** Runs `sc` and writes `<out>/fixture.jsonl` with every listener's input in time order. */
 export function fixtureScenario(
-  sc: ScenarioConfig,
+  sc: Scenario,
   seed: number,
   out: string,
 ): { lines: number; path: string; fingerprint: string } {

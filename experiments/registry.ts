@@ -1,5 +1,5 @@
 // Every experiment, by name (the order of `nfct-sim list`).
-import type { ExperimentDef } from './lib/experiment.js';
+import type { ExperimentDef, Registry } from './lib/experiment.js';
 import { seedStress } from './seed-stress.js';
 import { flush } from './flush.js';
 import { retryDelay } from './retry-delay.js';
@@ -18,4 +18,10 @@ export const EXPERIMENTS: Record<string, ExperimentDef> = {
   [eras.name]: eras,
   [bufferSize.name]: bufferSize,
   [failover.name]: failover,
+};
+
+/** The built-in studies and the worker module that runs their tasks (experiments/task.ts). */
+export const REGISTRY: Registry = {
+  experiments: EXPERIMENTS,
+  worker: { module: new URL('./task.ts', import.meta.url).href, exportName: 'runTask' },
 };

@@ -82,7 +82,7 @@ export const retryDelay: ExperimentDef = {
     }
     const windows = new Map<number, number>();
     for (const t of resendTimes) windows.set(Math.floor(t / 1e8), (windows.get(Math.floor(t / 1e8)) ?? 0) + 1);
-    const timeoutS = (point.scenario.kernel.retryTimeoutS as number | undefined) ?? 15;
+    const timeoutS = point.scenario.kernel.retryTimeoutS;
     return {
       entries: attempts.size,
       delivered: waits.length,

@@ -31,12 +31,12 @@ export const seedStress: ExperimentDef = {
   ],
   runs: (quick) => (quick ? 4 : 8),
   measure(run, point) {
-    const flushS = point.scenario.actions[0]!.atS;
+    const flushS = point.scenario.config.actions[0]!.atS;
     const s = run.series;
     const before = s.filter((x) => x.tS < flushS);
     const after = s.filter((x) => x.tS >= flushS);
     const drained = after.find((x, i) => i > 0 && x.parked === 0);
-    const endS = point.scenario.durationS;
+    const endS = point.scenario.config.durationS;
     const rec = run.world.sim.recorder;
     return {
       flows: rec.total(METRIC.flows),

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../sim/index.js';
 import { runExperiment } from './lib/runner.js';
 import { writeAtomic } from './lib/output.js';
-import { EXPERIMENTS } from './registry.js';
+import { EXPERIMENTS, REGISTRY } from './registry.js';
 
 export const HEADLINE = ['seed-stress', 'flush', 'retry-delay', 'reorder', 'table-full'];
 
@@ -19,7 +19,7 @@ export async function runSuite(o: {
   const lines: string[] = [];
   for (const name of names) {
     const bar = o.progress(name);
-    const summary = await runExperiment(name, {
+    const summary = await runExperiment(REGISTRY, name, {
       seed: o.seed,
       jobs: o.jobs,
       out: join(o.out, name),

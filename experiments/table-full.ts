@@ -41,7 +41,7 @@ export const tableFull: ExperimentDef = {
       dropped: v.stats.drop,
       drop_fraction: flows ? v.stats.drop / flows : 0,
       outage_s: outage,
-      first_drop_s: firstDrop ? firstDrop.tS : point.scenario.durationS,
+      first_drop_s: firstDrop ? firstDrop.tS : point.scenario.config.durationS,
       parked_peak: Math.max(0, ...s.map((x) => x.parked)),
       early_drops: v.stats.early_drop,
       count_peak: Math.max(0, ...s.map((x) => x.count)),

@@ -1,7 +1,7 @@
 // A scenario = kernel preset (+ overrides) + listeners + workloads + administrator actions, as
 // one validated config. `runScenario` builds the world, runs it, samples time series and
 // returns what every experiment needs.
-import { produce, type Draft } from 'immer';
+import { freeze, produce, type Draft } from 'immer';
 import {
   checkInt,
   checkNumber,
@@ -11,6 +11,7 @@ import {
   s as seconds,
   type Actor,
   type Ctx,
+  type TraceSink,
 } from '../sim/index.js';
 import { setPath } from '../sim/replicate.js';
 import { validateKernel, type KernelConfig } from './kernel/config.js';
@@ -83,14 +84,38 @@ function deepAssign(target: Record<string, unknown>, src: Record<string, unknown
   }
 }
 
-/** Validates a scenario (and the configs it resolves to); returns it typed. */
-export function validateScenario(v: unknown): ScenarioConfig {
+declare const parsed: unique symbol;
+
+/**
+ * A scenario that {@link parseScenario} accepted: the config as written, and the kernel and
+ * netlink configs its preset and overrides resolve to. Deeply frozen; nothing downstream
+ * validates it again (a worker thread receives it as plain data and trusts it).
+ */
+export interface Scenario {
+  readonly config: ScenarioConfig;
+  readonly kernel: KernelConfig;
+  readonly netlink: NetlinkKernelConfig;
+  readonly [parsed]: true;
+}
+
+/** Validates a scenario as written (JSON or an object) and resolves it: the one place that checks it. */
+export function parseScenario(v: unknown): Scenario {
+  const config = checkScenario(v);
+  const { kernel, netlink } = resolveScenario(config);
+  validateKernel(kernel, 'kernel');
+  validateNetlinkKernel(netlink, 'netlink');
+  config.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
+  return freeze({ config, kernel, netlink }, true) as Scenario;
+}
+
+/** The structural checks of a scenario as written (fields, workloads, actions). */
+function checkScenario(v: unknown): ScenarioConfig {
   const o = checkObject('scenario', v, SCENARIO_KEYS);
   for (const k of SCENARIO_KEYS) if (!(k in o)) throw new ConfigError(k, undefined, 'is required');
   if (typeof o.preset !== 'string') throw new ConfigError('preset', o.preset, 'must be a preset name');
-  preset(o.preset);
-  checkObject('kernel', o.kernel, Object.keys(preset(o.preset).kernel));
-  checkObject('netlink', o.netlink, Object.keys(preset(o.preset).netlink));
+  const p = preset(o.preset);
+  checkObject('kernel', o.kernel, Object.keys(p.kernel));
+  checkObject('netlink', o.netlink, Object.keys(p.netlink));
   if (!Array.isArray(o.listeners)) throw new ConfigError('listeners', o.listeners, 'must be an array');
   const nListeners = o.listeners.length;
   if (!Array.isArray(o.workloads)) throw new ConfigError('workloads', o.workloads, 'must be an array');
@@ -110,12 +135,7 @@ export function validateScenario(v: unknown): ScenarioConfig {
   });
   checkNumber('durationS', o.durationS, { min: 0.000001, max: 1e7 });
   checkNumber('sampleMs', o.sampleMs, { min: 0, max: 1e9 });
-  const sc = v as ScenarioConfig;
-  const r = resolveScenario(sc);
-  validateKernel(r.kernel, 'kernel');
-  validateNetlinkKernel(r.netlink, 'netlink');
-  sc.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
-  return sc;
+  return v as ScenarioConfig;
 }
 
 /**
@@ -205,14 +225,13 @@ export interface ScenarioRun {
   run(): void;
 }
 
-/** Builds the world of a scenario with its workloads, actions and sampler. */
+/** Builds the world of a parsed scenario with its workloads, actions and sampler. */
 export function buildScenario(
-  sc: ScenarioConfig,
+  scenario: Scenario,
   rs: { seed: number; run: number },
-  opts: { truth?: boolean; logs?: boolean; trace?: import('../sim/index.js').TraceSink } = {},
+  opts: { truth?: boolean; logs?: boolean; trace?: TraceSink } = {},
 ): ScenarioRun {
-  validateScenario(sc);
-  const { kernel, netlink } = resolveScenario(sc);
+  const { config: sc, kernel, netlink } = scenario;
   const world = buildWorld({ kernel, netlink, listeners: sc.listeners }, rs, {
     truth: opts.truth ?? true,
     logs: opts.logs ?? true,

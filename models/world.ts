@@ -11,6 +11,14 @@ import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/confi
 import { NetlinkFamily } from './netlink/socket.js';
 import { KERNEL_ID, backupId as backupIdOf, listenerId } from './names.js';
 
+/** Validates a world assembled by hand (tests, benchmarks); returns it unchanged. */
+export function parseWorld(cfg: WorldConfig): WorldConfig {
+  validateKernel(cfg.kernel, 'kernel');
+  validateNetlinkKernel(cfg.netlink, 'netlink');
+  cfg.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
+  return cfg;
+}
+
 /** What a world is made of. */
 export interface WorldConfig {
   readonly kernel: KernelConfig;
@@ -30,15 +38,15 @@ export interface World {
   readonly backups: Map<string, BackupModel>;
 }
 
-/** Validates `cfg` and builds the world for replication `run` of `seed`. */
+/**
+ * Builds the world for replication `run` of `seed` from validated configs (a parsed
+ * scenario's, or {@link parseWorld}'s for a world assembled by hand).
+ */
 export function buildWorld(
   cfg: WorldConfig,
   rs: { seed: number; run: number },
   opts: { fingerprint?: boolean; trace?: TraceSink; truth?: boolean; logs?: boolean } = {},
 ): World {
-  validateKernel(cfg.kernel, 'kernel');
-  validateNetlinkKernel(cfg.netlink, 'netlink');
-  cfg.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
   const sim = new Simulation({
     ...rs,
     fingerprint: opts.fingerprint ?? true,

@@ -3,7 +3,7 @@
 // second and peak RSS, each preset in a fresh process.
 import { performance } from 'node:perf_hooks';
 import { s, type Ctx } from '../../sim/index.js';
-import { buildScenario } from '../../models/scenario.js';
+import { buildScenario, parseScenario } from '../../models/scenario.js';
 import { reliableConntrackd, scenario, workload } from '../lib/common.js';
 import { METRIC } from '../../models/names.js';
 
@@ -28,7 +28,7 @@ export function benchFlush(presetName: string, n: number): FlushBench {
     sampleMs: 0,
   });
   const t0 = performance.now();
-  const run = buildScenario(sc, { seed: 1, run: 0 }, { truth: false, logs: false });
+  const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 }, { truth: false, logs: false });
   const k = run.world.kernel.view;
   // Stop once every flushed entry is gone (checked every simulated second).
   run.world.sim.spawn('bench/watch', {

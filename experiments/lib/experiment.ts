@@ -1,6 +1,7 @@
 // What an experiment is: a question, a base scenario, sweep axes, what to measure in each run,
 // and how to summarise the replications into an answer, plots and tables.
-import type { ScenarioConfig, ScenarioRun } from '../../models/scenario.js';
+import type { RunnerRef } from '../../sim/index.js';
+import type { Scenario, ScenarioConfig, ScenarioRun } from '../../models/scenario.js';
 
 /** One CSV row: unit-suffixed columns. */
 export type Row = Record<string, number | string>;
@@ -12,9 +13,9 @@ export interface Axis {
   readonly column: string;
 }
 
-/** One parameter point: its scenario and its axis values. */
+/** One parameter point: its parsed scenario and its axis values. */
 export interface Point {
-  readonly scenario: ScenarioConfig;
+  readonly scenario: Scenario;
   readonly label: Row;
 }
 
@@ -59,4 +60,19 @@ export interface ExperimentDef {
     points: PointSummary[],
     results: { point: number; run: number; row: Row; series: Row[] }[],
   ): { answer: string[]; plots: Plot[] };
+}
+
+/**
+ * The studies a runner can run, and the module its worker threads import to run one task
+ * (`runTask(task: TaskInput, rs)`): the runner takes it as an argument, so lib/ imports no study.
+ */
+export interface Registry {
+  readonly experiments: Readonly<Record<string, ExperimentDef>>;
+  readonly worker: RunnerRef;
+}
+
+/** What a worker thread receives for one (point, replication) task. */
+export interface TaskInput {
+  readonly experiment: string;
+  readonly point: Point;
 }

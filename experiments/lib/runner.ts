@@ -12,19 +12,14 @@ import {
   confidenceInterval,
   planTasks,
   selectShard,
-  type RunnerRef,
   type Shard,
   type Task,
   type TaskResult,
 } from '../../sim/index.js';
 import { runTasks } from '../../sim/replicate.js';
-import { setScenarioPath, validateScenario, type ScenarioConfig } from '../../models/scenario.js';
-import { EXPERIMENTS } from '../registry.js';
-import type { ExperimentDef, Point, PointSummary, Row, TaskOutput } from './experiment.js';
-import type { TaskInput } from './task.js';
+import { parseScenario, setScenarioPath, type ScenarioConfig } from '../../models/scenario.js';
+import type { ExperimentDef, Point, PointSummary, Registry, Row, TaskInput, TaskOutput } from './experiment.js';
 import { columnsOf, renderSvg, toCsv, writeAtomic } from './output.js';
-
-const RUNNER: RunnerRef = { module: new URL('./task.ts', import.meta.url).href, exportName: 'runTask' };
 
 export interface RunOptions {
   readonly seed: number;
@@ -33,44 +28,53 @@ export interface RunOptions {
   readonly out: string;
   readonly quick: boolean;
   readonly sets: readonly [string, unknown][];
-  readonly config?: ScenarioConfig;
+  /** A scenario as written (e.g. a --config file's JSON), replacing the experiment's base; checked here. */
+  readonly config?: unknown;
   readonly shard?: Shard;
   readonly resume: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-export function experiment(name: string): ExperimentDef {
-  const e = EXPERIMENTS[name];
+/** The experiment `name` of the registry; a ConfigError lists the names it has. */
+export function experiment(registry: Registry, name: string): ExperimentDef {
+  const e = registry.experiments[name];
   if (e === undefined)
-    throw new ConfigError('experiment', name, `must be one of ${Object.keys(EXPERIMENTS).join(', ')}`);
+    throw new ConfigError('experiment', name, `must be one of ${Object.keys(registry.experiments).join(', ')}`);
   return e;
 }
 
-/** The base scenario of a run: the experiment's (or --config), with --set applied. */
-function baseScenario(exp: ExperimentDef, opts: Pick<RunOptions, 'quick' | 'sets' | 'config'>): ScenarioConfig {
-  let base = opts.config ?? exp.base(opts.quick);
-  for (const [path, value] of opts.sets) base = setScenarioPath(base, path, value);
-  return base;
+/** A run's plan: its experiment, the base scenario as written (--set applied) and its parsed points. */
+export interface RunPlan {
+  readonly exp: ExperimentDef;
+  readonly base: ScenarioConfig;
+  readonly points: Point[];
 }
 
-/** The parameter points of a run: the base scenario (or --config), --set applied, swept. */
-export function planPoints(exp: ExperimentDef, opts: Pick<RunOptions, 'quick' | 'sets' | 'config'>): Point[] {
-  const base = baseScenario(exp, opts);
-  validateScenario(base);
-  let points: Point[] = [{ scenario: base, label: {} }];
+/**
+ * Plans a run: the base scenario (or --config), --set applied, swept along the experiment's
+ * axes. Every point is parsed here, once; every bad input throws before anything is written.
+ */
+export function planRun(
+  registry: Registry,
+  name: string,
+  opts: Pick<RunOptions, 'quick' | 'sets' | 'config'>,
+): RunPlan {
+  const exp = experiment(registry, name);
+  let base: ScenarioConfig = opts.config !== undefined ? parseScenario(opts.config).config : exp.base(opts.quick);
+  for (const [path, value] of opts.sets) base = setScenarioPath(base, path, value);
+  let configs: { config: ScenarioConfig; label: Row }[] = [{ config: base, label: {} }];
   for (const axis of exp.axes(opts.quick)) {
     // A --set on a swept path pins that axis to the given value.
     const pinned = opts.sets.find(([p]) => p === axis.path);
     const values = pinned ? [pinned[1]] : axis.values;
-    points = points.flatMap((p) =>
+    configs = configs.flatMap((p) =>
       values.map((v) => ({
-        scenario: setScenarioPath(p.scenario, axis.path, v),
+        config: setScenarioPath(p.config, axis.path, v),
         label: produce(p.label, (d) => void (d[axis.column] = typeof v === 'number' ? v : String(v))),
       })),
     );
   }
-  for (const p of points) validateScenario(p.scenario);
-  return points;
+  return { exp, base, points: configs.map((c) => ({ scenario: parseScenario(c.config), label: c.label })) };
 }
 
 function gitCommit(): string {
@@ -91,10 +95,15 @@ function packageVersion(): string {
     .version;
 }
 
-/** Runs (one shard of) an experiment into `opts.out`; returns the summary lines. */
-export async function runExperiment(name: string, opts: RunOptions): Promise<string[]> {
-  const exp = experiment(name);
-  const points = planPoints(exp, opts);
+/** Runs (one shard of) an experiment of the registry into `opts.out`; returns the summary lines. */
+export async function runExperiment(registry: Registry, name: string, opts: RunOptions): Promise<string[]> {
+  return runPlan(registry, planRun(registry, name, opts), opts);
+}
+
+/** Runs (one shard of) a planned run into `opts.out`; returns the summary lines. */
+export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOptions): Promise<string[]> {
+  const { exp, points } = plan;
+  const name = exp.name;
   const runs = opts.runs ?? exp.runs(opts.quick);
   const all = planTasks<TaskInput>(
     points.map((point) => ({ experiment: name, point })),
@@ -109,7 +118,7 @@ export async function runExperiment(name: string, opts: RunOptions): Promise<str
     quick: opts.quick,
     sets: Object.fromEntries(opts.sets),
     points: points.map((p) => p.label),
-    base: baseScenario(exp, opts),
+    base: plan.base,
     package: packageVersion(),
     commit: gitCommit(),
     node: process.version,
@@ -139,7 +148,7 @@ export async function runExperiment(name: string, opts: RunOptions): Promise<str
   }
   const todo: Task<TaskInput>[] = mine.filter((t) => !done.has(t.index));
   let finished = mine.length - todo.length;
-  await runTasks<TaskInput, TaskOutput>(todo, RUNNER, {
+  await runTasks<TaskInput, TaskOutput>(todo, registry.worker, {
     seed: opts.seed,
     jobs: opts.jobs,
     onResult: (r) => {
@@ -229,7 +238,7 @@ export async function writeOutputs(
 }
 
 /** Merges shard folders of one run into `out`, identical to a single-process run. */
-export async function mergeRuns(dirs: readonly string[], out: string): Promise<string[]> {
+export async function mergeRuns(registry: Registry, dirs: readonly string[], out: string): Promise<string[]> {
   type ShardFile = {
     params: Record<string, unknown> & { experiment: string };
     total: number;
@@ -256,8 +265,8 @@ export async function mergeRuns(dirs: readonly string[], out: string): Promise<s
     sets: Record<string, unknown>;
     base: ScenarioConfig;
   };
-  const exp = experiment(p.experiment);
-  const points = planPoints(exp, { quick: p.quick, sets: Object.entries(p.sets), config: p.base });
+  // The base already has the sets applied; planning from it gives the run's points again.
+  const { exp, points } = planRun(registry, p.experiment, { quick: p.quick, sets: [], config: p.base });
   writeAtomic(join(out, 'params.json'), JSON.stringify(first.params, null, 2) + '\n');
   return writeOutputs(exp, points, results, out);
 }

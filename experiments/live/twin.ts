@@ -1,7 +1,7 @@
 // The simulated twins of the live scenarios: the same parameters run through the linux-6.18
 // preset with the calibration of calibration.ts, producing the records the live runner produces,
 // so that both sides go through the same summary code and land in the same CSV schema.
-import { buildScenario, type ActionConfig, type ScenarioConfig } from '../../models/scenario.js';
+import { buildScenario, parseScenario, type ActionConfig, type ScenarioConfig } from '../../models/scenario.js';
 import type { WorkloadConfig } from '../../models/workloads/flows.js';
 import type { Timeouts } from '../../models/kernel/config.js';
 import type { ListenerConfig } from '../../models/listeners/config.js';
@@ -78,9 +78,10 @@ function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
 /** Runs the flush in the simulator, once per repeat (seed = repeat + 1). */
 export function simulateFlush(p: FlushParams): FlushRecord[] {
   const out: FlushRecord[] = [];
+  const { sc, flushS } = flushScenario(p);
+  const scenario = parseScenario(sc);
   for (let r = 0; r < p.repeats; r++) {
-    const { sc, flushS } = flushScenario(p);
-    const run = buildScenario(sc, { seed: r + 1, run: 0 });
+    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     run.run();
     const l = run.world.listeners[0]!;
     const ms = (t: number): number => t / 1e6 - flushS * 1000;
@@ -126,7 +127,7 @@ function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
 /** Runs the expiry measurement in the simulator (deterministic: every repeat is the same run). */
 export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
   const destroysOf = (sc: ScenarioConfig) => {
-    const run = buildScenario(sc, { seed: 1, run: 0 });
+    const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 });
     run.run();
     return run.world.listeners[0]!.log;
   };
@@ -175,9 +176,10 @@ function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: 
 
 /** Runs the exhaustion measurement in the simulator, once per repeat (seed = repeat + 1). */
 export function simulateExhaustion(p: ExhaustionParams): ExhaustionRecord[] {
+  const { sc, flushS } = exhaustionScenario(p);
+  const scenario = parseScenario(sc);
   return Array.from({ length: p.repeats }, (_, r) => {
-    const { sc, flushS } = exhaustionScenario(p);
-    const run = buildScenario(sc, { seed: r + 1, run: 0 });
+    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     run.run();
     const refusedMs: number[] = [];
     const samples: TableSample[] = [];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { runExperiment } from '../../experiments/lib/runner.js';
-import { EXPERIMENTS } from '../../experiments/registry.js';
+import { EXPERIMENTS, REGISTRY } from '../../experiments/registry.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-exp-'));
 
@@ -52,7 +52,7 @@ const TINY: Record<string, [string, unknown][]> = {
 };
 
 async function tiny(name: string, out: string, jobs = 1): Promise<string[]> {
-  return runExperiment(name, { seed: 1, runs: 2, jobs, out, quick: true, sets: TINY[name]!, resume: false });
+  return runExperiment(REGISTRY, name, { seed: 1, runs: 2, jobs, out, quick: true, sets: TINY[name]!, resume: false });
 }
 
 const csv = (path: string): Record<string, string>[] =>
@@ -90,7 +90,7 @@ for (const name of Object.keys(EXPERIMENTS)) {
 
 test('retry-delay: E1 per-attempt delays pass the KS test against U[0, 15 s); the fixed timer resends in bursts', async (t) => {
   const out = tmp();
-  await runExperiment('retry-delay', {
+  await runExperiment(REGISTRY, 'retry-delay', {
     seed: 1,
     runs: 1,
     jobs: 1,

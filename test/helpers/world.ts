@@ -10,7 +10,7 @@ import {
 } from '../../models/listeners/config.js';
 import type { LogEntry } from '../../models/listeners/listener.js';
 import { preset } from '../../models/presets.js';
-import { buildWorld, type World, type WorldConfig } from '../../models/world.js';
+import { buildWorld, parseWorld, type World, type WorldConfig } from '../../models/world.js';
 import { KERNEL_ID } from '../../models/names.js';
 
 export function world(
@@ -21,7 +21,7 @@ export function world(
 ): World & { at(t: number, m: KernelMsg): void } {
   const p = preset(presetName);
   const cfg = produce({ kernel: p.kernel, netlink: p.netlink, listeners } as WorldConfig, edit);
-  const w = buildWorld(cfg, { seed, run: 0 });
+  const w = buildWorld(parseWorld(cfg), { seed, run: 0 });
   return { ...w, at: (t, m) => void w.sim.send(KERNEL_ID, m, t - w.sim.now) };
 }
 
