@@ -14,7 +14,8 @@ import {
   type TraceSink,
 } from '../sim/index.js';
 import { setPath } from '../sim/replicate.js';
-import { validateKernel, type KernelConfig } from './kernel/config.js';
+import type { KernelConfig } from './kernel/config.js';
+import { validateKernel } from './kernel/validate.js';
 import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';

@@ -1,7 +1,8 @@
 // Wires one simulated machine: the conntrack kernel of a netns, the NETLINK_NETFILTER protocol
 // and the listener processes, in one Simulation. Experiments add workloads and actions on top.
 import { Simulation, type TraceSink } from '../sim/index.js';
-import { validateKernel, type KernelConfig } from './kernel/config.js';
+import type { KernelConfig } from './kernel/config.js';
+import { validateKernel } from './kernel/validate.js';
 import { conntrackKernel } from './kernel/core.js';
 import type { KernelModel } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';

@@ -3,7 +3,7 @@
 // (ctnetlink_del_conntrack). They run in the admin process's context, so the era's deletion
 // sees `adminContext` (E0 reports the DESTROY itself, E2/E3 park on the admin CPU's list).
 // docs/kernel-facts.md#flush.
-import type { Conntrack } from './core.js';
+import type { KernelCore } from './strategies.js';
 import { NIL, ST } from './table.js';
 
 export class AdminJobs {
@@ -12,7 +12,7 @@ export class AdminJobs {
   private next = 0;
   private portid = 0;
 
-  constructor(private readonly core: Conntrack) {}
+  constructor(private readonly core: KernelCore) {}
 
   /** conntrack -F: unconfirmed entries are only marked DYING; hashed ones are deleted in bucket order. */
   flush(portid: number): void {

@@ -13,13 +13,11 @@
 import type { Counter, Ctx, Stream, Timer } from '../../sim/index.js';
 import { SlotTimers } from '../../sim/slot-timers.js';
 import type { KernelConfig, Timeouts } from './config.js';
-import { eraModel, type EraModel } from './eras.js';
+import { eraModel } from './eras.js';
 import type { EventBits, EventSink } from './events.js';
-import type { EventCache } from './ecache.js';
 import { earlyDrop } from './early-drop.js';
-import type { Expiry } from './expiry/expiry.js';
 import { jiffiesToNs, nsToJiffies, wheelBucketExpiry } from './jiffies.js';
-import type { Redelivery } from './redelivery/redelivery.js';
+import type { EraModel, EventCache, Expiry, KernelCore, KernelCounter, Redelivery } from './strategies.js';
 import { AdminJobs } from './admin.js';
 import { METRIC } from '../names.js';
 import { CtTable, NIL, PROTO_TCP, PROTO_UDP, ST, TCP, mix32 } from './table.js';
@@ -36,7 +34,7 @@ import {
 } from './types.js';
 
 /** The kernel's counters, by field (names in ../names.ts). */
-const KERNEL_COUNTERS = {
+const KERNEL_COUNTERS: Record<KernelCounter, string> = {
   retries: METRIC.retries,
   expired: METRIC.expired,
   parked: METRIC.parked,
@@ -46,8 +44,7 @@ const KERNEL_COUNTERS = {
   gc_runs: METRIC.gcRuns,
   table_full_drops: METRIC.tableFullDrops,
   gc_early_drops: METRIC.gcEarlyDrops,
-} as const;
-export type KernelCounter = keyof typeof KERNEL_COUNTERS;
+};
 
 /**
  * Builds the conntrack kernel of one netns delivering events to `sink`. It draws the hash seed,
@@ -61,7 +58,7 @@ export function conntrackKernel(cfg: KernelConfig, sink: EventSink, opts: { trut
  * The kernel actor. Its fields are shared with the era's strategies (the modules that stand for
  * the kernel's other files); nothing outside models/kernel/ sees more than {@link KernelView}.
  */
-export class Conntrack implements KernelModel {
+export class Conntrack implements KernelModel, KernelCore {
   readonly view: KernelView;
   readonly era: EraModel;
   readonly bits: EventBits;

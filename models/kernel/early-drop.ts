@@ -8,23 +8,23 @@
 //   only if nf_ct_delete returned true;
 // - buckets (4.8+): up to 8 buckets, every eligible entry of a bucket deleted (expired ones
 //   evicted on the way), success after a bucket with a drop.
-import type { Conntrack } from './core.js';
+import type { KernelCore } from './strategies.js';
 import type { EarlyDrop } from './config.js';
 import { NIL, ST } from './table.js';
 
 /** Tries to make room for an entry hashed to `bucket`; true if an entry was dropped. */
-export function earlyDrop(core: Conntrack, bucket: number): boolean {
+export function earlyDrop(core: KernelCore, bucket: number): boolean {
   return ALGORITHMS[core.cfg.earlyDrop](core, bucket);
 }
 
-const ALGORITHMS: Record<EarlyDrop, (core: Conntrack, bucket: number) => boolean> = {
+const ALGORITHMS: Record<EarlyDrop, (core: KernelCore, bucket: number) => boolean> = {
   'chain-last-always': (core, b) => chainLast(core, b, true),
   'chain-last-delivered': (core, b) => chainLast(core, b, false),
   'chain-first': chainFirst,
   buckets,
 };
 
-function chainLast(core: Conntrack, start: number, successAlways: boolean): boolean {
+function chainLast(core: KernelCore, start: number, successAlways: boolean): boolean {
   const t = core.table;
   let victim = NIL;
   let cnt = 0;
@@ -46,7 +46,7 @@ function chainLast(core: Conntrack, start: number, successAlways: boolean): bool
   return false;
 }
 
-function chainFirst(core: Conntrack, start: number): boolean {
+function chainFirst(core: KernelCore, start: number): boolean {
   const t = core.table;
   let victim = NIL;
   let cnt = 0;
@@ -69,7 +69,7 @@ function chainFirst(core: Conntrack, start: number): boolean {
   return false;
 }
 
-function buckets(core: Conntrack, start: number): boolean {
+function buckets(core: KernelCore, start: number): boolean {
   const t = core.table;
   for (let i = 0; i < 8 && i < t.buckets; i++) {
     const b = (start + i) % t.buckets;

@@ -3,19 +3,9 @@
 // (nf_ct_deliver_cached_events); DESTROY is reported synchronously
 // (nf_conntrack_eventmask_report). Two designs: the per-CPU single-slot cache of ≤ 2.6.30 and
 // the per-conntrack cache with a missed mask of 2.6.31+ (dd7669a92c). docs/kernel-facts.md#ecache.
-import type { Conntrack } from './core.js';
+import type { EventCache, KernelCore } from './strategies.js';
 import { ctnetlinkEvent } from './ctnetlink.js';
 import { NIL, ST } from './table.js';
-
-/** The era's event cache, as the core's packet path uses it. */
-export interface EventCache {
-  /** nf_conntrack_event_cache: remember `bit` for the entry in `slot`, processed on `cpu`. */
-  cache(slot: number, bit: number, cpu: number): void;
-  /** nf_ct_deliver_cached_events: send what is cached (and, from 2.6.31, what was missed). */
-  deliver(slot: number, cpu: number): void;
-  /** nf_conntrack_eventmask_report: report `mask` (a DESTROY) now; < 0 if a reliable listener refused it. */
-  report(slot: number, mask: number, portid: number): number;
-}
 
 /**
  * ≤ 2.6.30: one pending conntrack per CPU. Caching for another conntrack first delivers the one
@@ -25,7 +15,7 @@ export class PerCpuSlotCache implements EventCache {
   private readonly slot: Int32Array;
   private readonly events: Int32Array;
 
-  constructor(private readonly core: Conntrack) {
+  constructor(private readonly core: KernelCore) {
     this.slot = new Int32Array(core.cfg.cpus).fill(NIL);
     this.events = new Int32Array(core.cfg.cpus);
   }
@@ -70,7 +60,7 @@ export class PerCpuSlotCache implements EventCache {
  */
 export class PerConntrackCache implements EventCache {
   constructor(
-    private readonly core: Conntrack,
+    private readonly core: KernelCore,
     private readonly reportsDying: boolean,
   ) {}
 

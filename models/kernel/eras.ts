@@ -2,10 +2,8 @@
 // cache, its DESTROY redelivery and its expiry. A preset names an era; the core asks the era's
 // modules and never which era it is in. A new era or a user's own redelivery design is one more
 // entry here (docs/architecture.md#adding-an-era).
-import type { Conntrack } from './core.js';
-import { BITS_E0, BITS_E1, type EventBits } from './events.js';
-import { PerConntrackCache, PerCpuSlotCache, type EventCache } from './ecache.js';
-import type { Expiry } from './expiry/expiry.js';
+import { BITS_E0, BITS_E1 } from './events.js';
+import { PerConntrackCache, PerCpuSlotCache } from './ecache.js';
 import { GcExpiry } from './expiry/gc.js';
 import { TimerExpiry } from './expiry/timers.js';
 import { BackoffExample } from './redelivery/backoff-example.js';
@@ -14,30 +12,14 @@ import { E1RetryTimer } from './redelivery/e1-retry-timer.js';
 import { E2PerCpuWork } from './redelivery/e2-percpu-work.js';
 import { E3EcacheState } from './redelivery/e3-ecache-state.js';
 import { E4DedicatedList } from './redelivery/e4-dedicated-list.js';
-import type { Redelivery } from './redelivery/redelivery.js';
+import type { EraModel, EventCache, Expiry, KernelCore } from './strategies.js';
 
-/** One era (or design): what it is and the strategies the core runs with. */
-export interface EraModel {
-  /** One line, with the commit that defines it. */
-  readonly description: string;
-  readonly bits: EventBits;
-  /** netlink_broadcast's ENOBUFS counts as a failed delivery (false: best effort, ≤ 2.6.30). */
-  readonly reliable: boolean;
-  /** How entries expire: per-conntrack timers (≤ 4.8) or timestamps and the gc worker (4.9+). */
-  readonly expiry: 'timer' | 'gc';
-  /** Values of net.netfilter.nf_conntrack_events that exist (2 = auto from 5.19). */
-  readonly eventsSysctlValues: readonly (0 | 1 | 2)[];
-  createCache(core: Conntrack): EventCache;
-  createRedelivery(core: Conntrack): Redelivery;
-  createExpiry(core: Conntrack): Expiry;
-}
-
-const timers = (core: Conntrack): Expiry => new TimerExpiry(core);
-const gc = (core: Conntrack): Expiry => new GcExpiry(core);
+const timers = (core: KernelCore): Expiry => new TimerExpiry(core);
+const gc = (core: KernelCore): Expiry => new GcExpiry(core);
 /** 2.6.31 – 4.8: nf_conntrack_eventmask_report leaves DYING entries alone. */
-const cache2631 = (core: Conntrack): EventCache => new PerConntrackCache(core, false);
+const cache2631 = (core: KernelCore): EventCache => new PerConntrackCache(core, false);
 /** 4.9+: the deleter sets IPS_DYING before it reports, so the report accepts DYING entries. */
-const cache49 = (core: Conntrack): EventCache => new PerConntrackCache(core, true);
+const cache49 = (core: KernelCore): EventCache => new PerConntrackCache(core, true);
 
 const e4: EraModel = {
   description: 'dedicated ecache list, newest first, 10 ms budget, 10 ms retry (2ed3bf188b33, 5.19)',

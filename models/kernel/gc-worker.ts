@@ -10,8 +10,8 @@
 // TCP entries in closing states) while the table is ≥ 95 % full.
 import type { Ctx, Timer } from '../../sim/index.js';
 import { s as seconds } from '../../sim/index.js';
-import type { Conntrack } from './core.js';
-import type { Expiry } from './expiry/expiry.js';
+import type { KernelCore } from './strategies.js';
+import type { Expiry } from './strategies.js';
 import { jiffiesToNs, msecsToJiffies, nsToJiffies } from './jiffies.js';
 import { NIL, PROTO_TCP, ST } from './table.js';
 import { tcpClosing } from './trackers.js';
@@ -30,7 +30,7 @@ export class GcWorker {
   private intervalJ = 0;
 
   constructor(
-    private readonly core: Conntrack,
+    private readonly core: KernelCore,
     private readonly expiry: Expiry,
   ) {}
 

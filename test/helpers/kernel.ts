@@ -2,7 +2,8 @@
 // kernel actor.
 import { produce, type Draft } from 'immer';
 import { Simulation, type Ctx } from '../../sim/index.js';
-import { validateKernel, type KernelConfig } from '../../models/kernel/config.js';
+import type { KernelConfig } from '../../models/kernel/config.js';
+import { validateKernel } from '../../models/kernel/validate.js';
 import { conntrackKernel } from '../../models/kernel/core.js';
 import type { KernelModel, KernelMsg } from '../../models/kernel/types.js';
 import { ENOBUFS, type CtEvent, type EventSink, type Group } from '../../models/kernel/events.js';

@@ -1,7 +1,7 @@
 // Bad input: every config error names the field, the value and what is allowed.
 import test from 'ava';
 import { produce } from 'immer';
-import { validateKernel } from '../../models/kernel/config.js';
+import { validateKernel } from '../../models/kernel/validate.js';
 import { validateListener, DEFAULT_CONNTRACKD, DEFAULT_CONNTRACK_E } from '../../models/listeners/config.js';
 import { validateNetlinkKernel } from '../../models/netlink/config.js';
 import { PRESET_NAMES, preset, tableDefaults } from '../../models/presets.js';

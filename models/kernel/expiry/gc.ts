@@ -4,15 +4,15 @@
 // (gc-worker.ts). docs/kernel-facts.md#expiry.
 import type { Ctx } from '../../../sim/index.js';
 import { s as seconds } from '../../../sim/index.js';
-import type { Conntrack } from '../core.js';
+import type { KernelCore } from '../strategies.js';
 import { GcWorker } from '../gc-worker.js';
 import { NIL, ST } from '../table.js';
-import type { Expiry } from './expiry.js';
+import type { Expiry } from '../strategies.js';
 
 export class GcExpiry implements Expiry {
   private readonly worker: GcWorker;
 
-  constructor(private readonly core: Conntrack) {
+  constructor(private readonly core: KernelCore) {
     this.worker = new GcWorker(core, this);
   }
 

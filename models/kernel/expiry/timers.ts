@@ -1,12 +1,12 @@
 // Per-conntrack timers (≤ 4.8): __nf_conntrack_confirm arms ct->timeout, a refresh moves it
 // (by at least HZ, the coalescing of __nf_ct_refresh_acct before 4.9), and death_by_timeout
 // deletes the entry when it fires. docs/kernel-facts.md#expiry.
-import type { Conntrack } from '../core.js';
+import type { KernelCore } from '../strategies.js';
 import { TIMER_EXPIRE } from '../types.js';
-import type { Expiry } from './expiry.js';
+import type { Expiry } from '../strategies.js';
 
 export class TimerExpiry implements Expiry {
-  constructor(private readonly core: Conntrack) {}
+  constructor(private readonly core: KernelCore) {}
 
   init(): void {}
 

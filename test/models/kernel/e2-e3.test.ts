@@ -6,7 +6,7 @@ import { produce } from 'immer';
 import { ST } from '../../../models/kernel/table.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { conntrackKernel } from '../../../models/kernel/core.js';
-import { validateKernel } from '../../../models/kernel/config.js';
+import { validateKernel } from '../../../models/kernel/validate.js';
 import { preset } from '../../../models/presets.js';
 import { ScriptedSink, kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
 import { METRIC } from '../../../models/names.js';
