@@ -1,6 +1,6 @@
 // Compares what a listener saw with the kernel's ground truth (the kernel must record truth).
 import type { Truth } from '../kernel/types.js';
-import type { ListenerModel } from './listener.js';
+import type { ListenerModel } from './types.js';
 
 /** How far a listener's picture is from the kernel's. */
 export interface ListenerReport {

@@ -4,7 +4,7 @@
 // between the kernel and the primary leaves a ghost that the backup commits (netlink#34).
 import type { Actor, Ctx, Stream } from '../../sim/index.js';
 import type { SyncConfig } from './config.js';
-import type { ViewEntry } from './listener.js';
+import type { ViewEntry } from './types.js';
 import { METRIC } from '../names.js';
 
 /** One replication message. */

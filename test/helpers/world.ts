@@ -8,7 +8,7 @@ import {
   type ListenerConfig,
   type ReaderConfig,
 } from '../../models/listeners/config.js';
-import type { LogEntry } from '../../models/listeners/listener.js';
+import type { LogEntry } from '../../models/listeners/types.js';
 import { preset } from '../../models/presets.js';
 import { buildWorld, parseWorld, type World, type WorldConfig } from '../../models/world.js';
 import { KERNEL_ID } from '../../models/names.js';
