@@ -25,28 +25,41 @@ export interface Metric {
   kind: 'count' | 'time' | 'observed';
 }
 
-/** The command line's options of `nfct-sim live` (each scenario reads its own). */
-export interface LiveOptions {
-  repeats: number;
-  buffers: string;
-  /** Per-scenario default when not given. */
-  flows?: number;
-  entries: number;
-  buffer: number;
-  force: boolean;
-  unreliable: boolean;
-  /** Per-scenario default when not given. */
-  delayUs?: number;
-  timeoutS: number;
-  offsetS: number;
-  max: number;
-  rateHz: number;
-  durationS: number;
-  fillRateHz: number;
+/**
+ * A command-line option of a live scenario, declared next to the scenario that reads it: the
+ * flag (`--entries <n>`; a flag without `<…>` is a switch), what it means, its default, and for
+ * integers the smallest value allowed. Its key in the options is the flag in camelCase.
+ */
+export interface LiveOption {
+  readonly flag: string;
+  readonly help: string;
+  readonly default: number | boolean | string;
+  readonly min?: number;
 }
+
+/** Option values by key (`entries`, `delayUs`), defaults applied. */
+export type LiveOptions = Readonly<Record<string, number | boolean | string>>;
+
+const REPEATS: LiveOption = { flag: '--repeats <n>', help: 'repeats of the measurement', default: 3, min: 1 };
+const BUFFER: LiveOption = { flag: '--buffer <n>', help: 'SO_RCVBUF request in bytes', default: 2048, min: 1 };
+const FORCE: LiveOption = { flag: '--force', help: 'SO_RCVBUFFORCE instead of SO_RCVBUF', default: false };
+const FILL_RATE: LiveOption = {
+  flag: '--fill-rate-hz <n>',
+  help: 'new flows per second while the table is filled (0: as fast as possible)',
+  default: 0,
+  min: 0,
+};
+const delayUs = (dflt: number, what: string): LiveOption => ({
+  flag: '--delay-us <n>',
+  help: `busy-waited processing time per event in the listener (${what})`,
+  default: dflt,
+  min: 0,
+});
 
 export interface ScenarioDef<P extends object> {
   describe: string;
+  /** Its options, by key, with their defaults. */
+  options: Readonly<Record<string, LiveOption>>;
   params(o: LiveOptions): P;
   /** Columns that identify a case (rows with the same values are repeats of it). */
   keys: string[];
@@ -74,11 +87,22 @@ function flushOutput(p: FlushParams, recs: FlushRecord[]): ScenarioOutput {
 
 const capacity: ScenarioDef<CapacityParams> = {
   describe: 'events held by a listener that does not read, per SO_RCVBUF request',
+  options: {
+    repeats: REPEATS,
+    buffers: {
+      flag: '--buffers <list>',
+      help: 'SO_RCVBUF requests, comma-separated',
+      default: '2048,4096,8192,65536,212992',
+    },
+    flows: { flag: '--flows <n>', help: 'new flows per measurement', default: 500, min: 1 },
+  },
   params: (o) => {
-    const buffers = o.buffers.split(',').map((x) => Number(x));
+    const buffers = String(o.buffers)
+      .split(',')
+      .map((x) => Number(x));
     if (buffers.some((b) => !Number.isSafeInteger(b) || b < 1))
       throw new ConfigError('--buffers', o.buffers, 'must be a comma-separated list of positive integers');
-    return { buffers, repeats: o.repeats, flows: o.flows ?? 500 };
+    return { buffers, repeats: o.repeats as number, flows: o.flows as number };
   },
   keys: ['requested_bytes'],
   metrics: [
@@ -92,14 +116,23 @@ const capacity: ScenarioDef<CapacityParams> = {
 
 const flush: ScenarioDef<FlushParams> = {
   describe: 'conntrack -F of N unreplied flows into one listener: burst, period, last DESTROY',
+  options: {
+    repeats: REPEATS,
+    entries: { flag: '--entries <n>', help: 'entries in the table when it is flushed', default: 2000, min: 1 },
+    buffer: BUFFER,
+    force: FORCE,
+    unreliable: { flag: '--unreliable', help: 'a listener without NETLINK_BROADCAST_ERROR', default: false },
+    delayUs: delayUs(0, 'none by default'),
+    fillRateHz: FILL_RATE,
+  },
   params: (o) => ({
-    entries: o.entries,
-    buffer: o.buffer,
-    force: o.force,
-    reliable: !o.unreliable,
-    delayUs: o.delayUs ?? 0,
-    fillRateHz: o.fillRateHz,
-    repeats: o.repeats,
+    entries: o.entries as number,
+    buffer: o.buffer as number,
+    force: o.force as boolean,
+    reliable: !(o.unreliable as boolean),
+    delayUs: o.delayUs as number,
+    fillRateHz: o.fillRateHz as number,
+    repeats: o.repeats as number,
   }),
   keys: ['entries', 'buffer', 'force', 'reliable', 'delay_us'],
   metrics: [
@@ -119,12 +152,24 @@ const flush: ScenarioDef<FlushParams> = {
 
 const expiry: ScenarioDef<ExpiryParams> = {
   describe: 'a burst of UDP flows with a short timeout: how late their DESTROYs come (the gc schedule)',
+  options: {
+    repeats: REPEATS,
+    flows: { flag: '--flows <n>', help: 'flows in the burst', default: 1000, min: 1 },
+    timeoutS: { flag: '--timeout-s <n>', help: 'nf_conntrack_udp_timeout for the burst', default: 5, min: 1 },
+    offsetS: {
+      flag: '--offset-s <n>',
+      help: 'seconds between the gc run that removes the probe and the burst',
+      default: 1,
+      min: 0,
+    },
+    fillRateHz: FILL_RATE,
+  },
   params: (o) => ({
-    flows: o.flows ?? 1000,
-    timeoutS: o.timeoutS,
-    offsetS: o.offsetS,
-    fillRateHz: o.fillRateHz,
-    repeats: o.repeats,
+    flows: o.flows as number,
+    timeoutS: o.timeoutS as number,
+    offsetS: o.offsetS as number,
+    fillRateHz: o.fillRateHz as number,
+    repeats: o.repeats as number,
   }),
   keys: ['flows', 'timeout_s', 'offset_s'],
   metrics: [
@@ -151,15 +196,30 @@ function expiryOutput(p: ExpiryParams, recs: ExpiryRecord[]): ScenarioOutput {
 
 const exhaustion: ScenarioDef<ExhaustionParams> = {
   describe: 'nf_conntrack_max filled, flushed into a slow reliable listener: how many new flows fail and for how long',
+  options: {
+    repeats: REPEATS,
+    max: {
+      flag: '--max <n>',
+      help: 'nf_conntrack_max during the run (a global sysctl, restored)',
+      default: 2000,
+      min: 64,
+    },
+    buffer: BUFFER,
+    force: FORCE,
+    delayUs: delayUs(10_000, 'a slow listener by default'),
+    rateHz: { flag: '--rate-hz <n>', help: 'new flows per second after the flush', default: 50, min: 1 },
+    durationS: { flag: '--duration-s <n>', help: 'how long new flows are sent after the flush', default: 10, min: 1 },
+    fillRateHz: FILL_RATE,
+  },
   params: (o) => ({
-    max: o.max,
-    buffer: o.buffer,
-    force: o.force,
-    delayUs: o.delayUs ?? 10_000,
-    rateHz: o.rateHz,
-    durationS: o.durationS,
-    fillRateHz: o.fillRateHz,
-    repeats: o.repeats,
+    max: o.max as number,
+    buffer: o.buffer as number,
+    force: o.force as boolean,
+    delayUs: o.delayUs as number,
+    rateHz: o.rateHz as number,
+    durationS: o.durationS as number,
+    fillRateHz: o.fillRateHz as number,
+    repeats: o.repeats as number,
   }),
   keys: ['max', 'buffer', 'force', 'delay_us', 'rate_hz', 'duration_s'],
   metrics: [
@@ -188,16 +248,43 @@ export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   exhaustion: exhaustion as ScenarioDef<never>,
 };
 
-/** Runs `scenario` live or simulated and writes its folder; returns the results. */
+/**
+ * The options of `scenario`: its defaults, overridden by `given`. An option the scenario does
+ * not take is refused, naming the ones it takes.
+ */
+export function scenarioOptions(scenario: LiveScenario, given: Readonly<Record<string, unknown>>): LiveOptions {
+  const opts = SCENARIOS[scenario].options;
+  const out: Record<string, number | boolean | string> = {};
+  for (const [k, o] of Object.entries(opts)) out[k] = o.default;
+  for (const [k, v] of Object.entries(given)) {
+    const o = opts[k];
+    if (o === undefined)
+      throw new ConfigError(
+        optionFlag(k),
+        v,
+        `is not an option of live ${scenario}; it takes ${Object.values(opts)
+          .map((x) => x.flag.split(' ')[0])
+          .join(', ')}`,
+      );
+    if (typeof v !== typeof o.default) throw new ConfigError(o.flag.split(' ')[0]!, v, `must be a ${typeof o.default}`);
+    out[k] = v as number | boolean | string;
+  }
+  return out;
+}
+
+/** `delayUs` → `--delay-us`. */
+export const optionFlag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Runs `scenario` live or simulated with the given options (defaults for the rest) and writes its folder; returns the results. */
 export async function runScenario(
   scenario: LiveScenario,
-  o: LiveOptions,
+  given: Readonly<Record<string, unknown>>,
   source: 'live' | 'sim',
   out: string,
   system: () => string,
 ): Promise<Row[]> {
   const def = SCENARIOS[scenario] as unknown as ScenarioDef<object>;
-  const p = def.params(o);
+  const p = def.params(scenarioOptions(scenario, given));
   const res = source === 'live' ? await def.live(p) : def.simulate(p);
   // Repeats may differ between a live run and its twin; the rest must match for `compare`.
   const params = { ...(p as Record<string, number | boolean | string | number[]>) };

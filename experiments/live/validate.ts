@@ -6,14 +6,15 @@ import { toCsv, writeAtomic } from '../lib/output.js';
 import { compareDirs, formatComparison, writeComparison } from './compare.js';
 import type { LiveScenario } from './dir.js';
 import { CONNTRACK, kernelRelease, requireLive } from './host.js';
-import { runScenario, type LiveOptions } from './scenarios.js';
+import { runScenario } from './scenarios.js';
 import { TWIN_PRESET } from './twin.js';
 
 /** One case of the validation set: a folder name, a scenario and what differs from the defaults. */
 export interface ValidationCase {
   name: string;
   scenario: LiveScenario;
-  options: Partial<LiveOptions>;
+  /** Options of the case; the scenario's defaults for the rest. */
+  options: Readonly<Record<string, number | boolean | string>>;
 }
 
 /** The cases of docs/validation.md; `quick` keeps the ones that take seconds, not minutes. */
@@ -55,27 +56,9 @@ export function validationSet(quick: boolean): ValidationCase[] {
     .map((c) => ({ name: c.name, scenario: c.scenario, options: c.options }));
 }
 
-/** The options every case starts from (the command line's defaults). */
-export function validationBase(repeats: number): LiveOptions {
-  return {
-    repeats,
-    buffers: '2048,4096,8192,65536,212992',
-    entries: 2000,
-    buffer: 2048,
-    force: false,
-    unreliable: false,
-    timeoutS: 5,
-    offsetS: 1,
-    max: 2000,
-    rateHz: 50,
-    durationS: 10,
-    fillRateHz: 0,
-  };
-}
-
 /** Runs every case live and simulated, compares them, and writes summary.csv into `out`. */
 export async function validate(o: {
-  base: LiveOptions;
+  repeats: number;
   quick: boolean;
   out: string;
   log: (line: string) => void;
@@ -84,7 +67,7 @@ export async function validate(o: {
   const summary: Row[] = [];
   const outside: string[] = [];
   for (const c of validationSet(o.quick)) {
-    const opts = { ...o.base, ...c.options };
+    const opts = { repeats: o.repeats, ...c.options };
     const liveDir = join(o.out, c.name, 'live');
     const simDir = join(o.out, c.name, 'sim');
     o.log(`${c.name}: live…`);

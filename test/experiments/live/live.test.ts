@@ -2,7 +2,7 @@
 // (test/fixtures/live/, written by `nfct-sim live <scenario>`), the summaries both sides share,
 // and a short live smoke test where the machine allows it (root, iproute2, nftables, python3).
 import test from 'ava';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -16,30 +16,27 @@ import { simulatedCapacity } from '../../../experiments/live/capacity.js';
 import { simulateFlush } from '../../../experiments/live/twin.js';
 import { compareDirs, compareResults, formatComparison, relError } from '../../../experiments/live/compare.js';
 import { readRunDir } from '../../../experiments/live/dir.js';
-import { SCENARIOS, runScenario, type LiveOptions } from '../../../experiments/live/scenarios.js';
-import { validationBase, validationSet } from '../../../experiments/live/validate.js';
+import { SCENARIOS, runScenario, scenarioOptions } from '../../../experiments/live/scenarios.js';
+import type { LiveScenario } from '../../../experiments/live/dir.js';
+import { validationSet } from '../../../experiments/live/validate.js';
 
 const FIXTURES = new URL('../../fixtures/live/', import.meta.url).pathname;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-live-'));
 
-/** The options `nfct-sim live` would have parsed for a recorded run. */
-function optionsOf(params: Record<string, unknown>, repeats: number): LiveOptions {
-  return {
-    repeats,
-    buffers: Array.isArray(params.buffers) ? params.buffers.join(',') : String(params.buffers ?? '2048'),
-    flows: Number(params.flows ?? 500),
-    entries: Number(params.entries ?? 2000),
-    buffer: Number(params.buffer ?? 2048),
-    force: Boolean(params.force),
-    unreliable: params.reliable === false,
-    delayUs: Number(params.delayUs ?? 0),
-    timeoutS: Number(params.timeoutS ?? 5),
-    offsetS: Number(params.offsetS ?? 1),
-    max: Number(params.max ?? 2000),
-    rateHz: Number(params.rateHz ?? 50),
-    durationS: Number(params.durationS ?? 10),
-    fillRateHz: Number(params.fillRateHz ?? 0),
-  };
+/** The options `nfct-sim live <scenario>` would have parsed for a recorded run's params. */
+function optionsOf(
+  scenario: LiveScenario,
+  params: Record<string, unknown>,
+  repeats: number,
+): Record<string, number | boolean | string> {
+  const o: Record<string, number | boolean | string> = { repeats };
+  for (const k of Object.keys(SCENARIOS[scenario].options)) {
+    if (k === 'unreliable') o[k] = params.reliable === false;
+    else if (k === 'buffers' && params.buffers !== undefined)
+      o[k] = Array.isArray(params.buffers) ? params.buffers.join(',') : String(params.buffers);
+    else if (params[k] !== undefined && k !== 'repeats') o[k] = params[k] as number | boolean;
+  }
+  return o;
 }
 
 /**
@@ -65,7 +62,13 @@ for (const name of readdirSync(FIXTURES).sort()) {
   test(`recorded live run ${name}: the simulated twin is within the targets (counts 10 %, times 15 %) of the live medians`, async (t) => {
     const live = readRunDir(dir);
     const sim = tmp();
-    await runScenario(live.info.scenario, optionsOf(live.info.params, 1), 'sim', sim, () => 'linux-6.18');
+    await runScenario(
+      live.info.scenario,
+      optionsOf(live.info.scenario, live.info.params, 1),
+      'sim',
+      sim,
+      () => 'linux-6.18',
+    );
     const c = compareDirs(dir, sim);
     t.log(formatComparison(c));
     const outside = c.figures.filter((f) => !f.ok).map((f) => `${f.case} ${f.figure}`);
@@ -176,11 +179,10 @@ test('compare: medians of the repeats, relative error against the live median, o
 });
 
 test('the validation set: unique names, every case accepted by its scenario, --quick a subset without the slow cases', (t) => {
-  const base = validationBase(1);
   const full = validationSet(false);
   const quick = validationSet(true);
   t.is(new Set(full.map((c) => c.name)).size, full.length);
-  for (const c of full) t.notThrows(() => SCENARIOS[c.scenario].params({ ...base, ...c.options } as never));
+  for (const c of full) t.notThrows(() => SCENARIOS[c.scenario].params(scenarioOptions(c.scenario, c.options)));
   t.true(quick.every((q) => full.some((c) => c.name === q.name)));
   t.deepEqual([...new Set(full.map((c) => c.scenario))].sort(), ['capacity', 'exhaustion', 'expiry', 'flush']);
   t.false(quick.some((c) => c.scenario === 'expiry' || c.name === 'flush-20000-1024f'));
@@ -189,7 +191,10 @@ test('the validation set: unique names, every case accepted by its scenario, --q
     const info = readRunDir(join(FIXTURES, name)).info;
     const c = full.find((x) => `${x.name}-6.18.44` === name);
     t.truthy(c, `${name} is in the validation set`);
-    const p = SCENARIOS[c!.scenario].params({ ...base, ...c!.options } as never) as Record<string, unknown>;
+    const p = SCENARIOS[c!.scenario].params(scenarioOptions(c!.scenario, { repeats: 1, ...c!.options })) as Record<
+      string,
+      unknown
+    >;
     delete p.repeats;
     t.deepEqual(p, info.params, name);
   }
@@ -198,14 +203,14 @@ test('the validation set: unique names, every case accepted by its scenario, --q
 test('compare refuses folders of different scenarios or parameters, and folders that are not run folders', async (t) => {
   const a = tmp();
   const b = tmp();
-  const o = optionsOf({ entries: 50, buffer: 212992 }, 1);
+  const o = optionsOf('flush', { entries: 50, buffer: 212992 }, 1);
   await runScenario('flush', o, 'sim', a, () => 'linux-6.18');
   await runScenario('flush', { ...o, entries: 60 }, 'sim', b, () => 'linux-6.18');
   t.throws(() => compareDirs(a, b), {
     instanceOf: ConfigError,
     message: 'sim-dir: params.entries = "60": must equal live-dir\'s (50): compare runs of the same scenario',
   });
-  await runScenario('capacity', o, 'sim', b, () => 'linux-6.18');
+  await runScenario('capacity', { repeats: 1 }, 'sim', b, () => 'linux-6.18');
   t.throws(() => compareDirs(a, b), {
     instanceOf: ConfigError,
     message: /must hold the same scenario as live-dir \(flush, not capacity\)/,
@@ -226,7 +231,7 @@ test('compare refuses folders of different scenarios or parameters, and folders 
 test('the simulated twins are deterministic: the same folder twice is byte-identical', async (t) => {
   const read = (d: string): string =>
     ['results.csv', 'destroys.csv', 'scenario.json'].map((f) => readFileSync(join(d, f), 'utf8')).join('\n');
-  const o = optionsOf({ entries: 300, buffer: 2048 }, 2);
+  const o = optionsOf('flush', { entries: 300, buffer: 2048 }, 2);
   const a = tmp();
   const b = tmp();
   await runScenario('flush', o, 'sim', a, () => 'linux-6.18');
@@ -269,6 +274,14 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.true(rows.some((r) => r.figure === 'last_after_first_ms' && r.within_target === '1'));
   t.regex(readFileSync(join(out, 'comparison.svg'), 'utf8'), /^<svg/);
   t.regex(readFileSync(join(out, 'destroys.svg'), 'utf8'), /^<svg/);
+  const wrong = join(out, 'wrong');
+  const r5 = cli('live', 'flush', '--max', '3000', '--simulate', '--out', wrong);
+  t.is(r5.status, 2);
+  t.is(
+    r5.stderr,
+    'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --delay-us, --fill-rate-hz\n',
+  );
+  t.false(existsSync(wrong), 'a refused option creates nothing');
   const r4 = cli('live', 'floosh', '--simulate');
   t.is(r4.status, 2);
   t.is(r4.stderr, 'nfct-sim: live = "floosh": must be one of capacity, flush, expiry, exhaustion\n');
@@ -282,7 +295,7 @@ const why = liveUnavailable([['conntrack', 'conntrack']]);
   `live smoke test: capacity for two buffers and a reliable flush of 300 entries on the host kernel${why ? ` (skipped: this machine ${why})` : ''}`,
   async (t) => {
     const out = tmp();
-    const o = { ...optionsOf({ buffers: '2048,8192', flows: 100 }, 1), buffers: '2048,8192', flows: 100 };
+    const o = optionsOf('capacity', { buffers: '2048,8192', flows: 100 }, 1);
     const rows = await runScenario('capacity', o, 'live', out, () => 'host');
     t.deepEqual(
       rows.map((r) => [r.requested_bytes, r.held_events]),
@@ -293,7 +306,7 @@ const why = liveUnavailable([['conntrack', 'conntrack']]);
     );
     const flush = await runScenario(
       'flush',
-      optionsOf({ entries: 300, buffer: 212992 }, 1),
+      optionsOf('flush', { entries: 300, buffer: 212992 }, 1),
       'live',
       tmp(),
       () => 'host',

@@ -1,0 +1,82 @@
+// Option parsers and helpers shared by the commands of the nfct-sim command line.
+import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { ConfigError } from '../../sim/index.js';
+
+/** Worker threads when --jobs is not given: every core. */
+export const DEFAULT_JOBS = Math.max(1, availableParallelism());
+
+/** A parser for an integer option of at least `min`. */
+export function intOption(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** `--set path=value`: the value is JSON if it parses (numbers, booleans, objects), else a string. */
+export function setOption(v: string, prev: [string, unknown][] = []): [string, unknown][] {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('--set takes path=value, e.g. --set kernel.hz=1000');
+  const raw = v.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return [...prev, [v.slice(0, eq), value]];
+}
+
+/** A scenario JSON file, read and parsed as JSON (the runner or parseScenario checks it). */
+export function readConfig(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('config', path, `must be a readable JSON file (${(e as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError('config', path, `must be valid JSON (${(e as Error).message})`);
+  }
+}
+
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** Progress on stderr: a bar on a terminal, a line every 10 % otherwise, nothing with --quiet. */
+export function progress(quiet: boolean, label: string): Progress {
+  if (quiet) return { update() {}, stop() {} };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { stream: process.stderr, format: `${label} [{bar}] {value}/{total} runs` },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(done, total) {
+        if (!started) bar.start(total, 0);
+        started = true;
+        bar.update(done);
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let lastTenth = -1;
+  return {
+    update(done, total) {
+      const tenth = Math.floor((done * 10) / total);
+      if (tenth !== lastTenth) process.stderr.write(`${label}: ${done}/${total} runs\n`);
+      lastTenth = tenth;
+    },
+    stop() {},
+  };
+}
