@@ -204,7 +204,7 @@ export class EventQueue<P = unknown> {
       const oldKey = this.skey[slot]!;
       this.heap[2 * p] = time;
       this.skey[slot] = key;
-      if (time < oldTime || (time === oldTime && key < oldKey)) this.siftUp(p);
+      if (before(time, key, oldTime, oldKey)) this.siftUp(p);
       else this.siftDown(p);
     } else {
       this.unplace(slot);
@@ -379,7 +379,7 @@ export class EventQueue<P = unknown> {
     if (i > 0) {
       const p = (i - 1) >> 2;
       const pt = h[2 * p]!;
-      if (t < pt || (t === pt && this.skey[moved]! < this.skey[h[2 * p + 1]!]!)) {
+      if (before(t, this.skey[moved]!, pt, this.skey[h[2 * p + 1]!]!)) {
         this.siftUp(i);
         return;
       }
@@ -393,7 +393,7 @@ export class EventQueue<P = unknown> {
     while (i > 0) {
       const p = (i - 1) >> 2;
       const pt = h[2 * p]!;
-      if (pt < t || (pt === t && skey[h[2 * p + 1]!]! < skey[slot]!)) break;
+      if (before(pt, skey[h[2 * p + 1]!]!, t, skey[slot]!)) break;
       const ps = h[2 * p + 1]!;
       h[2 * i] = pt;
       h[2 * i + 1] = ps;
@@ -418,13 +418,13 @@ export class EventQueue<P = unknown> {
       const end = c + 4 < n ? c + 4 : n;
       for (let j = c + 1; j < end; j++) {
         const jt = h[2 * j]!;
-        if (jt < mt || (jt === mt && skey[h[2 * j + 1]!]! < skey[h[2 * m + 1]!]!)) {
+        if (before(jt, skey[h[2 * j + 1]!]!, mt, skey[h[2 * m + 1]!]!)) {
           m = j;
           mt = jt;
         }
       }
       const ms = h[2 * m + 1]!;
-      if (t < mt || (t === mt && skey[slot]! < skey[ms]!)) break;
+      if (before(t, skey[slot]!, mt, skey[ms]!)) break;
       h[2 * i] = mt;
       h[2 * i + 1] = ms;
       meta[4 * ms] = i;
@@ -434,6 +434,14 @@ export class EventQueue<P = unknown> {
     h[2 * i + 1] = slot;
     meta[4 * slot] = i;
   }
+}
+
+/**
+ * The ordering rule, the one place it is written: event (ta, ka) runs before (tb, kb) iff its
+ * time is earlier, or the times are equal and its key — (priority + 128) · 2^44 + seq — is smaller.
+ */
+function before(ta: number, ka: number, tb: number, kb: number): boolean {
+  return ta < tb || (ta === tb && ka < kb);
 }
 
 /** A copy of `a` with twice the length. */

@@ -10,15 +10,15 @@
 // - Clash resolution on confirm races is not modelled (one CPU processes a tuple at a time).
 // - ctnetlink's echo/report unicast is not modelled: `report` is always 0.
 // - Kernel timers fire on jiffy ticks (plus the configured scheduling latency).
-import type { Counter, Ctx, Stream, Timer } from '../../sim/index.js';
-import { SlotTimers } from '../../sim/slot-timers.js';
+import type { Counter, Ctx, Stream } from '../../sim/index.js';
 import type { KernelConfig, Timeouts } from './config.js';
 import { eraModel } from './eras.js';
 import type { EventBits, EventSink } from './events.js';
 import { earlyDrop } from './early-drop.js';
-import { jiffiesToNs, nsToJiffies, wheelBucketExpiry } from './jiffies.js';
+import { KernelTime } from './timers.js';
 import type { EraModel, EventCache, Expiry, KernelCore, KernelCounter, Redelivery } from './strategies.js';
 import { AdminJobs } from './admin.js';
+import { TruthLog } from './truth.js';
 import { METRIC } from '../names.js';
 import { CtTable, NIL, PROTO_TCP, PROTO_UDP, ST, TCP, mix32 } from './table.js';
 import { trackTcp, trackUdp, TCPF, type TrackResult } from './trackers.js';
@@ -30,7 +30,6 @@ import {
   type KernelView,
   type PacketMsg,
   type SysctlName,
-  type Truth,
 } from './types.js';
 
 /** The kernel's counters, by field (names in ../names.ts). */
@@ -64,7 +63,7 @@ export class Conntrack implements KernelModel, KernelCore {
   readonly bits: EventBits;
   readonly table: CtTable;
   readonly stats: CtStats = { found: 0, insert: 0, insert_failed: 0, drop: 0, early_drop: 0, search_restart: 0 };
-  readonly truth = new Map<number, Truth>();
+  readonly truth: TruthLog;
   readonly cache: EventCache;
   readonly redelivery: Redelivery;
   readonly expiry: Expiry;
@@ -72,7 +71,6 @@ export class Conntrack implements KernelModel, KernelCore {
   ctx!: Ctx;
   /** The kernel's own stream: E1 retry delays. */
   rng!: Stream;
-  private latencyRng!: Stream;
 
   // Sysctls a scenario may change while running.
   max: number;
@@ -88,10 +86,7 @@ export class Conntrack implements KernelModel, KernelCore {
   private serialSeq = 0;
   private idKey = 0;
   private readonly track: TrackResult = { timeoutS: 0, assure: false, state: 0, kill: false, repeat: false };
-  // Kernel timers of entries (expiry, E1 retry): one calendar, one engine timer for its head.
-  private readonly timers = new SlotTimers(1024);
-  private tick!: Timer;
-  private tickArmedAt = Infinity;
+  readonly time: KernelTime;
   counters!: Record<KernelCounter, Counter>;
   private allocatedCounter!: Counter;
   /** ct.<type>_attempts / ct.<type>_failures, looked up once (the hot path of a flush). */
@@ -101,8 +96,10 @@ export class Conntrack implements KernelModel, KernelCore {
   constructor(
     readonly cfg: KernelConfig,
     readonly sink: EventSink,
-    private readonly recordTruth: boolean,
+    recordTruth: boolean,
   ) {
+    this.truth = new TruthLog(recordTruth);
+    this.time = new KernelTime(cfg, () => this.ctx);
     this.era = eraModel(cfg.era);
     this.bits = this.era.bits;
     this.max = cfg.max;
@@ -116,7 +113,7 @@ export class Conntrack implements KernelModel, KernelCore {
     this.view = {
       table: this.table,
       stats: this.stats,
-      truth: this.truth,
+      truth: this.truth.records,
       parkedCount: () => this.redelivery.lists.reduce((n, l) => n + l.length, 0),
       parkedSlots: () => this.redelivery.lists.map((l) => l.toArray()),
       hashedCount: () => this.table.hashedEntries,
@@ -137,10 +134,9 @@ export class Conntrack implements KernelModel, KernelCore {
   init(ctx: Ctx): void {
     this.ctx = ctx;
     this.rng = ctx.rng;
-    this.latencyRng = ctx.stream('latency');
     this.table.hashSeed = ctx.stream('hash').uint32(); // the kernel seeds its hash at boot
     this.idKey = ctx.stream('id').uint32();
-    this.tick = ctx.timer({ kind: 'timers' });
+    this.time.init(ctx);
     this.allocatedCounter = ctx.counter(METRIC.allocated);
     this.counters = Object.fromEntries(
       Object.entries(KERNEL_COUNTERS).map(([field, name]) => [field, ctx.counter(name)]),
@@ -194,66 +190,12 @@ export class Conntrack implements KernelModel, KernelCore {
     };
   }
 
-  // ---- kernel time --------------------------------------------------------------------------
-
-  /** The jiffies counter now. */
-  nowJ(): number {
-    return nsToJiffies(this.ctx.now, this.cfg.hz);
-  }
-
-  /** Simulated time at which a kernel timer with `expiresJ` runs, wheel rounding and latency included. */
-  atJiffy(expiresJ: number): number {
-    const nowJ = this.nowJ();
-    const j = this.cfg.timerWheel === 'wheel-4.8' ? wheelBucketExpiry(expiresJ, nowJ) : expiresJ;
-    return jiffiesToNs(Math.max(j, nowJ + 1), this.cfg.hz) + this.latency();
-  }
-
-  /** Scheduling latency of one timer or work item (seeded; none by default). */
-  latency(): number {
-    const l = this.cfg.latency;
-    switch (l.kind) {
-      case 'none':
-        return 0;
-      case 'constant':
-        return Math.round(l.us * 1e3);
-      case 'uniform':
-        return Math.round(this.latencyRng.uniform(0, l.maxUs * 1e3));
-      case 'exponential':
-        return Math.round(this.latencyRng.exponential(l.meanUs * 1e3));
-    }
-  }
-
-  // ---- kernel timers of entries -------------------------------------------------------------
-
-  /** mod_timer on the entry's timer (`type` says which: expiry or retry). */
-  armTimer(slot: number, type: number, atNs: number): void {
-    this.timers.arm(slot, atNs, type);
-    if (atNs < this.tickArmedAt) {
-      this.tickArmedAt = atNs;
-      this.ctx.modTimer(this.tick, atNs);
-    }
-  }
-
-  /** del_timer on the entry's timer; true if one was pending. */
-  cancelTimer(slot: number): boolean {
-    return this.timers.cancel(slot);
-  }
-
-  timerPending(slot: number): boolean {
-    return this.timers.pending(slot);
-  }
-
+  /** The kernel's timers fired: entry expiry (timer eras) or the design's per-entry timer. */
   private runTimers(): void {
-    this.tickArmedAt = Infinity;
-    this.timers.fire(this.ctx.now, (slot, type) => {
+    this.time.fire((slot, type) => {
       if (type === TIMER_EXPIRE) this.expiry.timerFired(slot);
       else this.redelivery.timerFired(slot);
     });
-    const next = this.timers.next;
-    if (next !== Infinity) {
-      this.tickArmedAt = next;
-      this.ctx.modTimer(this.tick, next);
-    }
   }
 
   // ---- packet path --------------------------------------------------------------------------
@@ -352,11 +294,7 @@ export class Conntrack implements KernelModel, KernelCore {
       this.table.hash(slot);
       t.refs[slot]!++; // the hash table's reference
       this.expiry.start(slot, t.timeoutS[slot]!);
-      const tr = this.truth.get(t.serial[slot]!);
-      if (tr) {
-        tr.created = this.ctx.now;
-        tr.confirmed = true;
-      }
+      this.truth.confirmed(t.serial[slot]!, this.ctx.now);
       this.cache.cache(slot, this.bits.NEW, t.cpu[slot]!);
       this.cache.deliver(slot, t.cpu[slot]!);
     } else if (t.status[slot]! & ST.UNCONFIRMED) {
@@ -400,17 +338,7 @@ export class Conntrack implements KernelModel, KernelCore {
         ? (0x88000000 + slot * 320) >>> 0 // low 32 bits of the object's address (≤ 5.0)
         : mix32(mix32(slot, this.idKey) ^ tuple, this.idKey ^ 0x5bd1e995); // siphash(addr, netns, tuple) (5.3+)
     if (this.wantsEcache()) t.status[slot]! |= ST.ECACHE;
-    if (this.recordTruth)
-      this.truth.set(t.serial[slot]!, {
-        tuple,
-        created: this.ctx.now,
-        newSent: false,
-        destroySent: -1,
-        firstFail: -1,
-        confirmed: false,
-        events: (t.status[slot]! & ST.ECACHE) !== 0,
-        freed: -1,
-      });
+    this.truth.allocated(t.serial[slot]!, tuple, this.ctx.now, (t.status[slot]! & ST.ECACHE) !== 0);
     this.allocatedCounter.add();
     return slot;
   }
@@ -480,8 +408,7 @@ export class Conntrack implements KernelModel, KernelCore {
   }
 
   markDestroySent(slot: number): void {
-    const tr = this.truth.get(this.table.serial[slot]!);
-    if (tr && tr.destroySent < 0) tr.destroySent = this.ctx.now;
+    this.truth.destroySent(this.table.serial[slot]!, this.ctx.now);
   }
 
   /** Unlink from the hash table and drop the table's reference. */
@@ -497,8 +424,7 @@ export class Conntrack implements KernelModel, KernelCore {
     this.expiry.cancel(slot);
     t.status[slot]! |= ST.PARKED;
     this.counters.parked.add();
-    const tr = this.truth.get(t.serial[slot]!);
-    if (tr && tr.firstFail < 0) tr.firstFail = this.ctx.now;
+    this.truth.failed(t.serial[slot]!, this.ctx.now);
     this.redelivery.park(slot);
   }
 
@@ -507,8 +433,8 @@ export class Conntrack implements KernelModel, KernelCore {
     const t = this.table;
     this.markDestroySent(slot);
     this.counters.redelivered.add();
-    const tr = this.truth.get(t.serial[slot]!);
-    if (tr && tr.firstFail >= 0) this.ctx.sample(METRIC.redeliveryWaitNs, this.ctx.now - tr.firstFail);
+    const waitNs = this.truth.sinceFirstFail(t.serial[slot]!, this.ctx.now);
+    if (waitNs >= 0) this.ctx.sample(METRIC.redeliveryWaitNs, waitNs);
     this.put(slot);
   }
 
@@ -523,8 +449,7 @@ export class Conntrack implements KernelModel, KernelCore {
       this.redelivery.unpark(slot);
     }
     this.expiry.cancel(slot);
-    const tr = this.truth.get(t.serial[slot]!);
-    if (tr) tr.freed = this.ctx.now;
+    this.truth.freed(t.serial[slot]!, this.ctx.now);
     t.serial[slot] = 0;
     t.release(slot);
     t.count--;

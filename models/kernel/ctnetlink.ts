@@ -30,9 +30,6 @@ export function ctnetlinkEvent(core: KernelCore, slot: number, events: number, p
   c.attempts.add();
   if (r === ENOBUFS) c.failures.add();
   if (r === ENOBUFS && core.era.reliable) return -1;
-  if (m.type === 'new') {
-    const tr = core.truth.get(ev.serial);
-    if (tr) tr.newSent = true;
-  }
+  if (m.type === 'new') core.truth.newSent(ev.serial);
   return 0;
 }

@@ -39,7 +39,7 @@ export class GcWorker {
     const core = this.core;
     this.timer = ctx.timer({ kind: 'gc-work' });
     this.intervalJ = core.cfg.hz;
-    ctx.addTimer(this.timer, core.atJiffy(core.nowJ() + core.cfg.hz));
+    ctx.addTimer(this.timer, core.time.atJiffy(core.time.nowJ() + core.cfg.hz));
   }
 
   run(): void {
@@ -95,7 +95,7 @@ export class GcWorker {
     if (scanned > 0 && (expired * 100) / scanned > 50) this.intervalJ = minJ;
     else this.intervalJ = Math.min(this.intervalJ + minJ, Math.floor(core.cfg.hz / 8));
     this.earlyDrop = false;
-    core.ctx.addTimer(this.timer, core.atJiffy(core.nowJ() + this.intervalJ));
+    core.ctx.addTimer(this.timer, core.time.atJiffy(core.time.nowJ() + this.intervalJ));
   }
 
   /** 5.14 (whole table, then 120 s) and 6.0 (whole table, then the mean remaining timeout). */
@@ -119,7 +119,10 @@ export class GcWorker {
       for (let node = t.head(this.pos); node !== NIL;) {
         if (core.cfg.gc === 'gc-6.0' && evictions > expiredMax) {
           const young = core.ctx.now - this.cycleStart < seconds(60);
-          core.ctx.addTimer(this.timer, young ? core.atJiffy(core.nowJ() + 1) : core.ctx.now + core.latency());
+          core.ctx.addTimer(
+            this.timer,
+            young ? core.time.atJiffy(core.time.nowJ() + 1) : core.ctx.now + core.time.latency(),
+          );
           return;
         }
         const slot = node >> 1;
@@ -131,7 +134,7 @@ export class GcWorker {
       }
       this.pos++;
       if (costNs > budgetNs && this.pos < t.buckets) {
-        core.ctx.addTimer(this.timer, core.ctx.now + core.latency());
+        core.ctx.addTimer(this.timer, core.ctx.now + core.time.latency());
         return;
       }
     }
@@ -143,6 +146,6 @@ export class GcWorker {
       const mean = Math.min(Math.max(this.meanTimeoutJ, hz), 60 * hz);
       nextJ = Math.max(1, mean - nsToJiffies(core.ctx.now - this.cycleStart, hz));
     }
-    core.ctx.addTimer(this.timer, core.atJiffy(core.nowJ() + nextJ));
+    core.ctx.addTimer(this.timer, core.time.atJiffy(core.time.nowJ() + nextJ));
   }
 }

@@ -6,7 +6,9 @@ import type { Counter, Ctx, Stream } from '../../sim/index.js';
 import type { KernelConfig, Timeouts } from './config.js';
 import type { EventBits, EventSink } from './events.js';
 import type { CtTable, SlotList } from './table.js';
-import type { CtStats, Truth } from './types.js';
+import type { KernelTime } from './timers.js';
+import type { TruthLog } from './truth.js';
+import type { CtStats } from './types.js';
 
 /** Kernel counters a strategy may bump (names in ../names.ts). */
 export type KernelCounter =
@@ -28,7 +30,8 @@ export interface KernelCore {
   readonly table: CtTable;
   readonly stats: CtStats;
   readonly sink: EventSink;
-  readonly truth: Map<number, Truth>;
+  /** Ground truth of every lifetime (not a kernel structure; see truth.ts). */
+  readonly truth: TruthLog;
   readonly cache: EventCache;
   readonly redelivery: Redelivery;
   readonly expiry: Expiry;
@@ -44,17 +47,8 @@ export interface KernelCore {
   /** True while `conntrack -F` / `-D` runs: deletions happen in the admin process on the admin CPU. */
   adminContext: boolean;
 
-  /** The jiffies counter now. */
-  nowJ(): number;
-  /** Simulated time (ns) at which a kernel timer for `expiresJ` runs: wheel rounding and latency included. */
-  atJiffy(expiresJ: number): number;
-  /** Scheduling latency of one timer or work item (ns). */
-  latency(): number;
-  /** mod_timer on the entry's one kernel timer; `type` is TIMER_EXPIRE or TIMER_RETRY. */
-  armTimer(slot: number, type: number, atNs: number): void;
-  /** del_timer on the entry's timer; true if one was pending. */
-  cancelTimer(slot: number): boolean;
-  timerPending(slot: number): boolean;
+  /** Kernel time: jiffies, timer lateness, the entries' kernel timers. */
+  readonly time: KernelTime;
   /** Lookup by tuple without side effects: the node (2·slot + direction) or NIL. */
   findNode(tuple: number): number;
   /** nf_ct_kill: stop the entry's timer, then the era's nf_ct_delete. */

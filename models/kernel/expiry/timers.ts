@@ -12,23 +12,23 @@ export class TimerExpiry implements Expiry {
 
   start(slot: number, timeoutS: number): void {
     const core = this.core;
-    const expiresJ = core.nowJ() + timeoutS * core.cfg.hz;
+    const expiresJ = core.time.nowJ() + timeoutS * core.cfg.hz;
     core.table.expiresJ[slot] = expiresJ;
-    core.armTimer(slot, TIMER_EXPIRE, core.atJiffy(expiresJ));
+    core.time.arm(slot, TIMER_EXPIRE, core.time.atJiffy(expiresJ));
   }
 
   refresh(slot: number, timeoutS: number): void {
     const core = this.core;
     const t = core.table;
     core.cache.cache(slot, core.bits.REFRESH, t.cpu[slot]!); // ≤ 2.6.30 only; ctnetlink ignores it
-    const expiresJ = core.nowJ() + timeoutS * core.cfg.hz;
+    const expiresJ = core.time.nowJ() + timeoutS * core.cfg.hz;
     if (core.cfg.refreshCoalesce && expiresJ - t.expiresJ[slot]! < core.cfg.hz) return;
     t.expiresJ[slot] = expiresJ;
-    if (core.timerPending(slot)) core.armTimer(slot, TIMER_EXPIRE, core.atJiffy(expiresJ));
+    if (core.time.pending(slot)) core.time.arm(slot, TIMER_EXPIRE, core.time.atJiffy(expiresJ));
   }
 
   cancel(slot: number): void {
-    this.core.cancelTimer(slot);
+    this.core.time.cancel(slot);
   }
 
   lookup(tuple: number): number {
@@ -39,8 +39,8 @@ export class TimerExpiry implements Expiry {
   timerFired(slot: number): void {
     const core = this.core;
     const expiresJ = core.table.expiresJ[slot]!;
-    if (core.cfg.refreshCoalesce && expiresJ > core.nowJ()) {
-      core.armTimer(slot, TIMER_EXPIRE, core.atJiffy(expiresJ));
+    if (core.cfg.refreshCoalesce && expiresJ > core.time.nowJ()) {
+      core.time.arm(slot, TIMER_EXPIRE, core.time.atJiffy(expiresJ));
       return;
     }
     core.expire(slot);

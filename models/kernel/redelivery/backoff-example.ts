@@ -28,7 +28,7 @@ export class BackoffExample extends BaseRedelivery {
   override unpark(slot: number): void {
     this.lists[0]!.remove(slot);
     this.failures.delete(slot);
-    this.core.cancelTimer(slot);
+    this.core.time.cancel(slot);
   }
 
   override timerFired(slot: number): void {
@@ -50,6 +50,6 @@ export class BackoffExample extends BaseRedelivery {
       msecsToJiffies(FIRST_RETRY_MS * 2 ** Math.min(failures, 20), core.cfg.hz),
       core.retryTimeoutJ,
     );
-    core.armTimer(slot, TIMER_RETRY, core.atJiffy(core.nowJ() + delayJ));
+    core.time.arm(slot, TIMER_RETRY, core.time.atJiffy(core.time.nowJ() + delayJ));
   }
 }

@@ -17,7 +17,7 @@ export class E1RetryTimer extends BaseRedelivery {
   override park(slot: number): void {
     const core = this.core;
     this.lists[0]!.pushHead(slot);
-    core.armTimer(slot, TIMER_RETRY, core.atJiffy(core.nowJ() + this.retryDelayJ()));
+    core.time.arm(slot, TIMER_RETRY, core.time.atJiffy(core.time.nowJ() + this.retryDelayJ()));
   }
 
   override unpark(slot: number): void {
@@ -29,7 +29,7 @@ export class E1RetryTimer extends BaseRedelivery {
     const core = this.core;
     core.counters.retries.add();
     if (core.cache.report(slot, core.bits.DESTROY, 0) < 0) {
-      core.armTimer(slot, TIMER_RETRY, core.atJiffy(core.nowJ() + this.retryDelayJ()));
+      core.time.arm(slot, TIMER_RETRY, core.time.atJiffy(core.time.nowJ() + this.retryDelayJ()));
       return;
     }
     core.table.status[slot]! |= ST.DYING;
@@ -55,7 +55,7 @@ export class E1RetryTimer extends BaseRedelivery {
       t.status[slot]! |= ST.DYING;
       core.markDestroySent(slot);
     }
-    core.cancelTimer(slot);
+    core.time.cancel(slot);
     if (t.status[slot]! & ST.DYING) {
       core.unhashAndPut(slot);
       return;

@@ -33,7 +33,7 @@ export class E4DedicatedList extends EcacheWorker {
   protected walk(): WalkResult {
     const core = this.core;
     const list = this.lists[0]!;
-    const stopJ = core.nowJ() + msecsToJiffies(10, core.cfg.hz);
+    const stopJ = core.time.nowJ() + msecsToJiffies(10, core.cfg.hz);
     this.runNs = 0;
     while (list.head !== NIL) {
       const slot = list.head;

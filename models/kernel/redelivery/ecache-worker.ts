@@ -33,13 +33,13 @@ export abstract class EcacheWorker extends BaseRedelivery {
   protected scheduleIfIdle(): void {
     const core = this.core;
     if (core.ctx.timerPending(this.workTimer)) return;
-    core.ctx.addTimer(this.workTimer, core.atJiffy(core.nowJ() + core.cfg.hz));
+    core.ctx.addTimer(this.workTimer, core.time.atJiffy(core.time.nowJ() + core.cfg.hz));
     this.workPending = true;
   }
 
   /** Runs the work now (plus scheduling latency) instead of at its pending time. */
   protected kick(): void {
-    this.core.ctx.modTimer(this.workTimer, this.core.ctx.now + this.core.latency());
+    this.core.ctx.modTimer(this.workTimer, this.core.ctx.now + this.core.time.latency());
   }
 
   /** ecache_work: one walk, then again at once (RESTART), after a delay (CONGESTED) or not. */
@@ -50,7 +50,7 @@ export abstract class EcacheWorker extends BaseRedelivery {
     const delayJ = ret === CONGESTED ? this.congestedDelayJ() : ret === RESTART ? 0 : -1;
     this.afterRun(delayJ);
     // A restart runs again once this run is over (E4 runs cost workerCostNs per redelivery).
-    if (delayJ === 0) core.ctx.addTimer(this.workTimer, core.ctx.now + this.runNs + core.latency());
-    else if (delayJ > 0) core.ctx.addTimer(this.workTimer, core.atJiffy(core.nowJ() + delayJ));
+    if (delayJ === 0) core.ctx.addTimer(this.workTimer, core.ctx.now + this.runNs + core.time.latency());
+    else if (delayJ > 0) core.ctx.addTimer(this.workTimer, core.time.atJiffy(core.time.nowJ() + delayJ));
   }
 }
