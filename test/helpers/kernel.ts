@@ -1,7 +1,7 @@
 // Helpers for kernel-model tests: a scripted event sink and a small simulation around the
 // kernel actor.
 import { produce, type Draft } from 'immer';
-import { Simulation, type Ctx } from '../../sim/index.js';
+import { MemoryTrace, Simulation, type Ctx } from '../../sim/index.js';
 import type { KernelConfig } from '../../models/kernel/config.js';
 import { validateKernel } from '../../models/kernel/validate.js';
 import { conntrackKernel } from '../../models/kernel/core.js';
@@ -93,3 +93,19 @@ export const tcp = (
   flags,
   ...extra,
 });
+
+/** The times at which the gc worker of `name` (edited) runs while `script` sends packets. */
+export function gcRunTimes(
+  name: string,
+  edit: (d: Draft<KernelConfig>) => void,
+  script: (send: (at: number, m: object) => void) => void,
+  until: number,
+): { runs: number[]; sink: ScriptedSink } {
+  const trace = new MemoryTrace();
+  const sim = new Simulation({ seed: 1, run: 0, trace });
+  const sink = new ScriptedSink();
+  sim.spawn('kernel/conntrack', conntrackKernel(validateKernel(produce(preset(name).kernel, edit)), sink));
+  script((at, m) => void sim.send('kernel/conntrack', m as never, at));
+  sim.run({ until });
+  return { runs: trace.records.filter((r) => r.msg.kind === 'gc-work').map((r) => r.t), sink };
+}

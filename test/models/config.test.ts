@@ -28,7 +28,10 @@ test('every preset validates and is frozen', (t) => {
     const p = preset(n);
     t.notThrows(() => validateKernel(p.kernel));
     t.notThrows(() => validateNetlinkKernel(p.netlink));
-    t.true(Object.isFrozen(p.kernel.timeouts));
+    // A preset cannot be changed by accident: writing to it throws and leaves it as it was.
+    const udpS = p.kernel.timeouts.udpS;
+    t.throws(() => void ((p.kernel.timeouts as { udpS: number }).udpS = 1), { instanceOf: TypeError });
+    t.is(p.kernel.timeouts.udpS, udpS);
     t.true(p.description.length > 20);
   }
   t.throws(() => preset('linux-9.99'), {

@@ -23,7 +23,9 @@ test('sweep builds the grid from a frozen base with immer (first axis slowest)',
       [8, 1200],
     ],
   );
-  t.true(Object.isFrozen(points[0]));
+  // A point is its own frozen copy: writing to it throws, and the base is untouched.
+  t.throws(() => void ((points[0] as { capacity: number }).capacity = 99), { instanceOf: TypeError });
+  t.is(points[0]!.capacity, 2);
   t.is(base.capacity, 5);
   t.throws(() => sweep(base, [{ path: 'nope.deep', values: [1] }]), { message: /nope.deep = 1: is not a config path/ });
 });

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { ms, s } from '../../../sim/index.js';
 import { jiffiesToNs } from '../../../models/kernel/jiffies.js';
-import { BITS_E0, BITS_E1 } from '../../../models/kernel/events.js';
+import { BITS_E0 } from '../../../models/kernel/events.js';
 import { ST } from '../../../models/kernel/table.js';
 import { TCPF } from '../../../models/kernel/trackers.js';
 import { kernelRig, tcp, udp, type KernelRig } from '../../helpers/kernel.js';
@@ -264,6 +264,11 @@ test('core#23 timer eras coalesce refreshes: the expiry moves only if it moves b
       ],
       name,
     );
+    // A refresh is no event a listener sees: E0's IPCT_REFRESH is ignored by ctnetlink, and from
+    // 2.6.31 there is no refresh bit at all.
+    t.false(
+      r.sink.log.some((l) => l.type === 'update'),
+      name,
+    );
   }
-  t.is(BITS_E1.REFRESH, 0);
 });

@@ -349,6 +349,34 @@ test('netlink#31 a resync handles the whole dump then one GET per cached object;
   t.true(got.t >= resync.t + cost, `${got.t} vs ${resync.t + cost}`);
 });
 
+test('netlink#31 the resync cost per object decides whether an event is read during or after it (boundary)', (t) => {
+  // As above: 100 flows overrun a 4096-byte buffer; 1 s after the last ENOBUFS the resync dumps
+  // 100 entries and checks 100 cached objects, (100 + 100) × cost. An event 150 ms after the
+  // resync starts is read on arrival if the resync took 140 ms (cost 700 us), or when it ends
+  // at 160 ms (cost 800 us): the event socket waits meanwhile. The reader wakes at once.
+  const readAfterResync = (costUs: number): number => {
+    const w = world('linux-6.18', [
+      conntrackd({
+        netlinkBufferSize: 4096,
+        maxGrowth: 4096,
+        overrunResyncS: 1,
+        resyncUsPerEntry: costUs,
+        reader: reader(10),
+      }),
+    ]);
+    for (let i = 0; i < 100; i++) w.at(us(i), udp(1000 + 2 * i));
+    const d = w.listeners[0]!;
+    const resync = () => d.log.find((l) => l.kind === 'resync');
+    while (resync() === undefined) w.sim.run({ maxEvents: 1 });
+    const at = resync()!.t;
+    w.at(at + ms(150), udp(9000));
+    w.sim.run({ until: s(5) });
+    return msgs(d.log).find((m) => m.tuple === 9000)!.t - at;
+  };
+  t.is(readAfterResync(700), ms(150));
+  t.is(readAfterResync(800), ms(160));
+});
+
 test('netlink#32 conntrackd cache: tuple+ID keys (≤ 1.4.6) ignore a late DESTROY; tuple-only keys (1.4.7+) delete the successor', (t) => {
   const run = (version: '1.4.6' | '1.4.7') => {
     // 2.6.31, reliable conntrackd holding 4 events (rcvbuf 2048, T 616), 50 ms per event.
