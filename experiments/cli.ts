@@ -1,11 +1,13 @@
 // The nfct-sim command line: one module per group of commands in experiments/cli/.
 // Exit codes: 0 success; 1 internal error (a bug: the stack is printed); 2 bad input (one line
-// naming the field or argument and what is allowed; nothing written).
+// naming the field or argument and what is allowed; nothing written); 3 the main job ran but a
+// headline point did not produce what it reports on (its answer would be vacuous).
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../sim/index.js';
 import { addLiveCommands } from './cli/live.js';
 import { addRunCommands } from './cli/run.js';
 import { addScenarioCommands } from './cli/scenario.js';
+import { NotObservedError } from './suite.js';
 
 export function buildCli(): Command {
   const program = new Command('nfct-sim')
@@ -26,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) {
       console.error(`nfct-sim: ${e.message}`);
       return 2;
+    }
+    if (e instanceof NotObservedError) {
+      console.error(`nfct-sim: ${e.message}`);
+      return 3;
     }
     console.error(`nfct-sim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return 1;

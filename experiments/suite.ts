@@ -3,11 +3,14 @@
 import { join } from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../sim/index.js';
-import { runExperiment } from './lib/runner.js';
+import { NOT_OBSERVED, runExperiment } from './lib/runner.js';
 import { writeAtomic } from './lib/output.js';
 import { EXPERIMENTS, REGISTRY } from './registry.js';
 
 export const HEADLINE = ['seed-stress', 'flush', 'retry-delay', 'reorder', 'table-full'];
+
+/** The main job ran, but a headline point's phenomenon did not happen: its printed answer would be vacuous. */
+export class NotObservedError extends Error {}
 
 export async function runSuite(o: {
   seed: number;
@@ -33,6 +36,13 @@ export async function runSuite(o: {
   }
   writeReport(o.out);
   lines.push(`Written to ${o.out} (open ${join(o.out, 'index.html')}).`);
+  const vacuous = lines.filter((l) => l.trimStart().startsWith(NOT_OBSERVED));
+  if (vacuous.length > 0) {
+    console.log(lines.join('\n'));
+    throw new NotObservedError(
+      `${vacuous.length} headline point(s) did not produce what they report on:\n${vacuous.join('\n')}`,
+    );
+  }
   return lines.join('\n');
 }
 

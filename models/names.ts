@@ -23,6 +23,8 @@ export const METRIC = {
   ecacheWorkRuns: 'ct.ecache_work_runs',
   gcRuns: 'ct.gc_runs',
   tableFullDrops: 'ct.table_full_drops',
+  /** Allocations above nf_conntrack_max that tried early drop (successes = this − table_full_drops). */
+  earlyDropAttempts: 'ct.early_drop_attempts',
   gcEarlyDrops: 'ct.gc_early_drops',
   newAttempts: 'ct.new_attempts',
   newFailures: 'ct.new_failures',

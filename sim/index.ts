@@ -14,7 +14,7 @@ export type { Actor, ActorId, ActorRef, Ctx, Message, Timer } from './actor.js';
 export { Simulation, type RunLimits, type RunResult, type SimulationOptions, type StopReason } from './engine.js';
 export { Stream, empiricalTable, type EmpiricalTable, type RunSeed, type Streams } from './rng.js';
 export type { Counter, Gauge, Histogram, Recorder, RecorderSnapshot, Tally } from './record.js';
-export { confidenceInterval, type Interval } from './stats.js';
+export { confidenceInterval, kaplanMeier, kmQuantile, type Duration, type Interval } from './stats.js';
 export { MemoryTrace, type TraceSink } from './trace.js';
 export {
   mergeShards,

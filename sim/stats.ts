@@ -35,3 +35,43 @@ export function confidenceInterval(xs: readonly number[], level = 0.95): Interva
 export function studentT(p: number, df: number): number {
   return tQuantile(p, df);
 }
+
+/** A duration as observed: its length, and whether it ended (false: still running when the run stopped). */
+export interface Duration {
+  readonly t: number;
+  readonly ended: boolean;
+}
+
+/**
+ * Kaplan–Meier estimate of the survival function S(t) = P(T > t) from right-censored durations:
+ * one step per distinct time at which a duration ended. At a time where durations end and others
+ * are censored, the ended ones count first (the usual convention).
+ */
+export function kaplanMeier(xs: readonly Duration[]): { t: number; survival: number }[] {
+  const sorted = [...xs].sort((a, b) => a.t - b.t || Number(b.ended) - Number(a.ended));
+  const steps: { t: number; survival: number }[] = [];
+  let atRisk = sorted.length;
+  let s = 1;
+  for (let i = 0; i < sorted.length; ) {
+    const t = sorted[i]!.t;
+    let ended = 0;
+    let gone = 0;
+    for (; i < sorted.length && sorted[i]!.t === t; i++, gone++) if (sorted[i]!.ended) ended++;
+    if (ended > 0) {
+      s *= 1 - ended / atRisk;
+      steps.push({ t, survival: s });
+    }
+    atRisk -= gone;
+  }
+  return steps;
+}
+
+/**
+ * The q-quantile of censored durations from their Kaplan–Meier curve: the first time at which
+ * S(t) ≤ 1 − q. `Infinity` when the curve never gets there (too many durations still running):
+ * then only "at least the longest observed" can be said.
+ */
+export function kmQuantile(xs: readonly Duration[], q = 0.5): number {
+  for (const step of kaplanMeier(xs)) if (step.survival <= 1 - q + 1e-12) return step.t;
+  return Infinity;
+}

@@ -8,7 +8,7 @@ import {
 } from '../../models/listeners/config.js';
 import type { ScenarioConfig } from '../../models/scenario.js';
 import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/flows.js';
-import type { Row } from './experiment.js';
+import type { PointSummary, Row } from './experiment.js';
 
 export const reader = (costUs: number, wakeupUs = 50) => ({
   ...DEFAULT_READER,
@@ -51,11 +51,30 @@ export function quantile(xs: readonly number[], q: number): number {
   return a[lo]! + (a[Math.min(lo + 1, a.length - 1)]! - a[lo]!) * (pos - lo);
 }
 
-/** Formats mean ± half-width for summaries. */
-export function pm(stat: [number, number] | undefined, digits = 2): string {
+/**
+ * Formats a metric of a point for its answer line: the mean alone when every run gave the same
+ * value, mean ± half-width of the 95 % interval otherwise, and the range of the runs instead
+ * when the interval is wider than the mean (a rare count, a skewed metric).
+ */
+export function pm(stat: readonly number[] | undefined, digits = 2): string {
   if (!stat) return 'n/a';
-  const [m, h] = stat;
-  return Number.isNaN(h) ? m.toFixed(digits) : `${m.toFixed(digits)} ± ${h.toFixed(digits)}`;
+  const [m, h, lo, hi] = stat as [number, number, number?, number?];
+  if (lo !== undefined && lo === hi) return m.toFixed(digits);
+  if (Number.isNaN(h)) return m.toFixed(digits);
+  if (lo !== undefined && hi !== undefined && h > Math.abs(m))
+    return `${m.toFixed(digits)} (runs ${lo.toFixed(digits)}–${hi.toFixed(digits)})`;
+  return `${m.toFixed(digits)} ± ${h.toFixed(digits)}`;
+}
+
+/**
+ * The answer line of one point: prefixed with "identical in all N runs" when the replications
+ * agree on every metric (a deterministic point: no interval to give), and with "not observed"
+ * when the study's sanity check failed there.
+ */
+export function pointLine(p: PointSummary, text: string): string {
+  if (!p.observed) return `${labelOf(p.label)}: not observed (${p.missing.join('; ')})`;
+  const same = Object.values(p.stats).every(([, , lo, hi]) => lo === hi);
+  return `${labelOf(p.label)}: ${same && p.runs > 1 ? `identical in all ${p.runs} runs: ` : ''}${text}`;
 }
 
 /** Label of a point, as `a=1, b=2`. */

@@ -34,12 +34,27 @@ export interface Plot {
   readonly spec: Record<string, unknown>;
 }
 
+/**
+ * What a study reports on must have happened at a point, or the point is "not observed": in
+ * every run, `metric` is at least `floor`. `what` says it in words ("DESTROY attempts before
+ * the flush").
+ */
+export interface SanityCheck {
+  readonly metric: string;
+  readonly floor: number;
+  readonly what: string;
+}
+
 /** Summary of every point: means with confidence intervals per metric. */
 export interface PointSummary {
   readonly label: Row;
   readonly runs: number;
-  /** metric → [mean, half-width of the 95 % CI]. */
-  readonly stats: Record<string, [number, number]>;
+  /** metric → [mean, half-width of the 95 % CI, min, max] over the runs. */
+  readonly stats: Record<string, [number, number, number, number]>;
+  /** Every sanity check held in every run. */
+  readonly observed: boolean;
+  /** The checks that failed, with the smallest value seen (empty when observed). */
+  readonly missing: readonly string[];
 }
 
 export interface ExperimentDef {
@@ -49,6 +64,8 @@ export interface ExperimentDef {
   base(quick: boolean): ScenarioConfig;
   axes(quick: boolean): Axis[];
   runs(quick: boolean): number;
+  /** What must have happened at each point for its figures to mean anything (default: nothing). */
+  sanity?(quick: boolean): SanityCheck[];
   /** Installs probes before the run; what it returns is handed to `measure`. */
   prepare?(run: ScenarioRun, point: Point): unknown;
   /** Metric columns of one run (after it ran). */

@@ -70,7 +70,7 @@ export function planRun(
     configs = configs.flatMap((p) =>
       values.map((v) => ({
         config: setScenarioPath(p.config, axis.path, v),
-        label: produce(p.label, (d) => void (d[axis.column] = typeof v === 'number' ? v : String(v))),
+        label: produce(p.label, (d) => void (d[axis.column] = axisLabel(v))),
       })),
     );
   }
@@ -167,7 +167,7 @@ export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOption
       `${name}: shard ${opts.shard.k}/${opts.shard.n} done (${results.length} of ${all.length} tasks); merge the shard folders with nfct-sim merge`,
     ];
   }
-  return writeOutputs(exp, points, results, opts.out);
+  return writeOutputs(exp, points, results, opts.out, opts.quick);
 }
 
 /** Writes every output of a complete set of task results; returns the summary lines. */
@@ -176,6 +176,7 @@ export async function writeOutputs(
   points: Point[],
   results: readonly TaskResult<TaskOutput>[],
   out: string,
+  quick: boolean,
 ): Promise<string[]> {
   const axisCols = Object.keys(points[0]!.label);
   const rows: Row[] = results.map((r) => ({
@@ -189,21 +190,30 @@ export async function writeOutputs(
   const metricCols = columnsOf(results.map((r) => r.result.row)).filter(
     (c) => typeof results[0]!.result.row[c] === 'number',
   );
+  const checks = exp.sanity?.(quick) ?? [];
   const summaries: PointSummary[] = points.map((p, i) => {
     const mine = results.filter((r) => r.point === i);
-    const stats: Record<string, [number, number]> = {};
+    const stats: Record<string, [number, number, number, number]> = {};
     for (const c of metricCols) {
-      const ci = confidenceInterval(mine.map((r) => r.result.row[c] as number));
-      stats[c] = [ci.mean, ci.halfWidth];
+      const xs = mine.map((r) => r.result.row[c] as number);
+      const ci = confidenceInterval(xs);
+      stats[c] = [ci.mean, ci.halfWidth, Math.min(...xs), Math.max(...xs)];
     }
-    return { label: p.label, runs: mine.length, stats };
+    const missing = checks
+      .filter((k) => !(k.metric in stats) || stats[k.metric]![2] < k.floor)
+      .map((k) => `${k.what} (at least ${k.floor} needed, ${stats[k.metric]?.[2] ?? 'none'} seen)`);
+    return { label: p.label, runs: mine.length, stats, observed: missing.length === 0, missing };
   });
   const sumRows: Row[] = summaries.map((s) => {
-    const row: Row = { ...s.label, runs: s.runs };
-    for (const [c, [m, h]] of Object.entries(s.stats)) {
+    const row: Row = { ...s.label, runs: s.runs, observed: s.observed ? 1 : 0 };
+    for (const [c, [m, h, lo, hi]] of Object.entries(s.stats)) {
       row[`${c}_mean`] = m;
-      row[`${c}_ci95`] = Number.isNaN(h) ? '' : h;
+      // An interval only where the runs differ; identical runs get none.
+      row[`${c}_ci95`] = Number.isNaN(h) || lo === hi ? '' : h;
+      row[`${c}_min`] = lo;
+      row[`${c}_max`] = hi;
     }
+    row.not_observed = s.missing.join('; ');
     return row;
   });
   writeAtomic(join(out, 'summary.csv'), toCsv(sumRows, columnsOf(sumRows, [...axisCols, 'runs'])));
@@ -212,10 +222,19 @@ export async function writeOutputs(
   );
   if (seriesRows.length > 0)
     writeAtomic(join(out, 'series.csv'), toCsv(seriesRows, columnsOf(seriesRows, [...axisCols, 'run'])));
-  const { answer, plots } = exp.summarize(
+  const summarized = exp.summarize(
     summaries,
     results.map((r) => ({ point: r.point, run: r.run, row: r.result.row, series: r.result.series })),
   );
+  const { plots } = summarized;
+  // A point whose phenomenon did not happen is said so, whatever the study concluded.
+  const vacuous = summaries.filter((s) => !s.observed);
+  const answer = [
+    ...summarized.answer,
+    ...vacuous.map(
+      (s) => `${NOT_OBSERVED} at ${labelText(s.label)}: ${s.missing.join('; ')}; its figures answer nothing.`,
+    ),
+  ];
   for (const p of plots) {
     const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: p.title, ...p.spec };
     writeAtomic(join(out, `${p.name}.vl.json`), JSON.stringify(spec, null, 2) + '\n');
@@ -236,6 +255,14 @@ export async function writeOutputs(
   writeAtomic(join(out, 'summary.md'), md.join('\n'));
   return [`${exp.name}: ${exp.question}`, ...answer.map((a) => `  ${a}`)];
 }
+
+/** How an answer line for a point whose phenomenon did not happen begins. */
+export const NOT_OBSERVED = 'NOT OBSERVED';
+
+const labelText = (r: Row): string =>
+  Object.entries(r)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ') || 'the base point';
 
 /** Merges shard folders of one run into `out`, identical to a single-process run. */
 export async function mergeRuns(registry: Registry, dirs: readonly string[], out: string): Promise<string[]> {
@@ -268,5 +295,12 @@ export async function mergeRuns(registry: Registry, dirs: readonly string[], out
   // The base already has the sets applied; planning from it gives the run's points again.
   const { exp, points } = planRun(registry, p.experiment, { quick: p.quick, sets: [], config: p.base });
   writeAtomic(join(out, 'params.json'), JSON.stringify(first.params, null, 2) + '\n');
-  return writeOutputs(exp, points, results, out);
+  return writeOutputs(exp, points, results, out, p.quick);
+}
+
+/** The CSV value of an axis value: numbers as they are, objects as their values joined (`uniform-4000`). */
+function axisLabel(v: unknown): number | string {
+  if (typeof v === 'number') return v;
+  if (v !== null && typeof v === 'object') return Object.values(v).join('-');
+  return String(v);
 }

@@ -42,6 +42,7 @@ const KERNEL_COUNTERS: Record<KernelCounter, string> = {
   ecache_work_runs: METRIC.ecacheWorkRuns,
   gc_runs: METRIC.gcRuns,
   table_full_drops: METRIC.tableFullDrops,
+  early_drop_attempts: METRIC.earlyDropAttempts,
   gc_early_drops: METRIC.gcEarlyDrops,
 };
 
@@ -317,6 +318,7 @@ export class Conntrack implements KernelModel, KernelCore {
     const t = this.table;
     t.count++;
     if (this.max !== 0 && t.count > this.max) {
+      this.counters.early_drop_attempts.add();
       if (!earlyDrop(this, t.bucketOf(tuple))) {
         t.count--;
         this.stats.drop++;

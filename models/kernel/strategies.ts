@@ -20,6 +20,7 @@ export type KernelCounter =
   | 'ecache_work_runs'
   | 'gc_runs'
   | 'table_full_drops'
+  | 'early_drop_attempts'
   | 'gc_early_drops';
 
 /** What the core offers its strategies: state, kernel time and timers, and the shared deletion steps. */

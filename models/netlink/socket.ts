@@ -26,6 +26,15 @@ export function rcvbufFor(req: RcvbufRequest, nl: NetlinkKernelConfig): number {
   return Math.max(2 * v, nl.sockMinRcvbuf);
 }
 
+/**
+ * How many skbs of truesize `truesize` an empty, uncongested queue of `rcvbuf` admits
+ * (docs/kernel-facts.md#netlink-admission): variant A checks before charging, so one more than
+ * fits; variant B charges first, but always takes one skb into an empty queue.
+ */
+export function eventsThatFit(rcvbuf: number, truesize: number, admission: 'A' | 'B'): number {
+  return admission === 'A' ? Math.floor(rcvbuf / truesize) + 1 : Math.max(1, Math.floor(rcvbuf / truesize));
+}
+
 /** truesize of one event skb for the era (docs/kernel-facts.md#rcvbuf). */
 export function truesizeOf(ev: CtEvent, t: Truesize): number {
   const tcp = ev.proto === 'tcp';

@@ -143,3 +143,58 @@ test('buffer-size: a bigger buffer never loses more events (same seed, common ra
   const loss = s.map((r) => Number(r.loss_fraction_mean));
   for (let i = 1; i < loss.length; i++) t.true(loss[i]! <= loss[i - 1]! + 1e-9, `${loss}`);
 });
+
+test('seed-stress: inside the steady state of its window, 4 expiries per tick pile up in a 7-event buffer; spread over the tick they do not', async (t) => {
+  const out = tmp();
+  const lines = await runExperiment(REGISTRY, 'seed-stress', {
+    seed: 1,
+    runs: 2,
+    jobs: 2,
+    out,
+    quick: true,
+    sets: [
+      ['kernel.hz', 250],
+      ['workloads.0.rateHz', 1000],
+      ['workloads.0.stopS', 45],
+      ['actions.0.atS', 45],
+      ['durationS', 75],
+    ],
+    resume: false,
+  });
+  const s = csv(join(out, 'summary.csv'));
+  t.true(
+    s.every((r) => r.observed === '1'),
+    'expiries happened in the window',
+  );
+  const none = s.find((r) => r.tick_spread === 'none')!;
+  const spread = s.find((r) => r.tick_spread === 'uniform-4000')!;
+  t.true(Number(none.expired_in_window_min) > 100 * 10, 'about 1000 expiries per second for 10 s');
+  t.true(Math.abs(Number(none.expiries_per_tick_mean) - 4) < 0.5);
+  t.true(Number(none.parked_peak_steady_min) >= 10, `peak ${none.parked_peak_steady_min}`);
+  t.true(Number(spread.parked_peak_steady_max) < 10, `peak ${spread.parked_peak_steady_max}`);
+  t.true(lines.some((l) => l.includes('pile up from 1000 flows/s')));
+});
+
+test('seed-stress: a flush before any entry can expire is reported as not observed, not as an answer', async (t) => {
+  const out = tmp();
+  const lines = await tiny('seed-stress', out);
+  const s = csv(join(out, 'summary.csv'));
+  t.true(s.every((r) => r.observed === '0' && (r.not_observed ?? '').includes('expiries in the steady state')));
+  t.true(lines.some((l) => l.includes('NOT OBSERVED')));
+  t.false(
+    lines.some((l) => l.includes('stay very few')),
+    'no conclusion drawn from vacuous points',
+  );
+});
+
+test('flush: the buffer is given in events as well as bytes, and deterministic points say so instead of ± 0', async (t) => {
+  const out = tmp();
+  const lines = await tiny('flush', out);
+  const s = csv(join(out, 'summary.csv'));
+  const at = (preset: string, buffer: string) => s.find((r) => r.preset === preset && r.buffer_bytes === buffer)!;
+  t.is(at('linux-2.6.31', '2048').buffer_events_mean, '4'); // rcvbuf 2048, truesize 616, variant A
+  t.is(at('linux-6.18', '2048').buffer_events_mean, '1'); // 2304 minimum, truesize 1280, variant B
+  t.is(at('linux-6.18', '2048').drain_s_ci95, '', 'no interval where the runs agree');
+  t.true(lines.some((l) => l.includes('linux-6.18') && l.includes('identical in all 2 runs')));
+  t.false(lines.some((l) => l.includes('± 0.0 ')));
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { confidenceInterval } from '../../sim/index.js';
+import { confidenceInterval, kaplanMeier, kmQuantile } from '../../sim/index.js';
 import { Gauge, Histogram, Recorder, Tally } from '../../sim/record.js';
 import { studentT } from '../../sim/stats.js';
 
@@ -99,4 +99,29 @@ test('a total of a counter no owner has is an error naming the counters that exi
     instanceOf: RangeError,
     message: 'no counter named ct.parkd; counters of this run: ct.parked, netlink.enobufs',
   });
+});
+
+test('Kaplan–Meier on a hand-computed case: 1, 2, 2, 3+, 4, 5+ (+ = still running)', (t) => {
+  const xs = [1, 2, 2, 3, 4, 5].map((x) => ({ t: x, ended: x !== 3 && x !== 5 }));
+  // t=1: 1 of 6 at risk ends → 5/6; t=2: 2 of 5 → 5/6·3/5 = 1/2; t=3 censored; t=4: 1 of 2 → 1/4.
+  const km = kaplanMeier(xs);
+  t.deepEqual(
+    km.map((s) => s.t),
+    [1, 2, 4],
+  );
+  t.true(Math.abs(km[0]!.survival - 5 / 6) < 1e-12);
+  t.true(Math.abs(km[1]!.survival - 0.5) < 1e-12);
+  t.true(Math.abs(km[2]!.survival - 0.25) < 1e-12);
+  t.is(kmQuantile(xs, 0.5), 2); // S(2) = 1/2 ≤ 1/2
+  t.is(kmQuantile(xs, 0.75), 4);
+  t.is(kmQuantile(xs, 0.9), Infinity); // S never falls to 0.1: say "at least 5"
+  // A censored time tied with an ended one is still at risk when that one ends.
+  const tie = [
+    { t: 2, ended: true },
+    { t: 2, ended: false },
+  ];
+  t.deepEqual(kaplanMeier(tie), [{ t: 2, survival: 0.5 }]);
+  // Nothing censored: the empirical survival function.
+  t.is(kmQuantile([3, 1, 2].map((x) => ({ t: x, ended: true }))), 2);
+  t.deepEqual(kaplanMeier([]), []);
 });

@@ -5,6 +5,7 @@ import { ENOBUFS, ESRCH, type CtEvent } from '../../../models/kernel/events.js';
 import {
   NetlinkFamily,
   NetlinkSocket,
+  eventsThatFit,
   rcvbufFor,
   truesizeOf,
   type SocketOptions,
@@ -260,4 +261,13 @@ test('admission at rmem = rcvbuf exactly (rcvbuf a multiple of the truesize): A 
   // One byte less: A stops at rmem 2560 > 2559, B at 2560 > 2559.
   t.is(fill(sock(NL_A, 2559)), 2);
   t.is(fill(sock(NL_B, 2559)), 1);
+});
+
+test('eventsThatFit gives what filling a socket gives, for both variants, at and around exact multiples', (t) => {
+  for (const rcvbuf of [2304, 2559, 2560, 2561, 4096, 212992]) {
+    t.is(eventsThatFit(rcvbuf, 1280, 'A'), fill(sock(NL_A, rcvbuf)), `A ${rcvbuf}`);
+    t.is(eventsThatFit(rcvbuf, 1280, 'B'), fill(sock(NL_B, rcvbuf)), `B ${rcvbuf}`);
+  }
+  t.is(eventsThatFit(256, 616, 'A'), 1);
+  t.is(eventsThatFit(256, 616, 'B'), 1); // a lone oversized skb into an empty queue
 });
