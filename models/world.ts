@@ -68,7 +68,9 @@ export function buildWorld(
     listeners.push(m);
     listenerIds.push(id);
     if (backupId !== undefined) {
-      const b = syncBackup(() => kernel.view.liveEntries().map((e) => ({ serial: e.serial, key: m.key(e) })));
+      // At failover the entries that count as live are those the kernel still has and that have
+      // not expired (in gc eras an expired entry may wait for the gc worker; it is no flow).
+      const b = syncBackup(() => kernel.view.liveEntries(true).map((e) => ({ serial: e.serial, key: m.key(e) })));
       sim.spawn(backupId, b);
       backups.set(backupId, b);
     }

@@ -6,11 +6,15 @@ import type { Scenario, ScenarioConfig, ScenarioRun } from '../../models/scenari
 /** One CSV row: unit-suffixed columns. */
 export type Row = Record<string, number | string>;
 
-/** A sweep axis: a scenario path, its values, and the CSV column that shows the value. */
+/**
+ * A sweep axis: a scenario path, its values, and the CSV column that shows the value. `also`
+ * names paths that take the same value (conntrackd's NetlinkBufferSize and its MaxGrowth).
+ */
 export interface Axis {
   readonly path: string;
   readonly values: readonly unknown[];
   readonly column: string;
+  readonly also?: readonly string[];
 }
 
 /** One parameter point: its parsed scenario and its axis values. */

@@ -69,7 +69,7 @@ export function planRun(
     const values = pinned ? [pinned[1]] : axis.values;
     configs = configs.flatMap((p) =>
       values.map((v) => ({
-        config: setScenarioPath(p.config, axis.path, v),
+        config: [axis.path, ...(axis.also ?? [])].reduce((c, path) => setScenarioPath(c, path, v), p.config),
         label: produce(p.label, (d) => void (d[axis.column] = axisLabel(v))),
       })),
     );

@@ -120,12 +120,12 @@ export class Conntrack implements KernelModel, KernelCore {
       hashedCount: () => this.table.hashedEntries,
       unconfirmedCount: () => this.unconfirmed,
       find: (tuple) => this.findNode(tuple) >> 1,
-      liveEntries: () => {
+      liveEntries: (unexpired = false) => {
         const t = this.table;
         const out: { tuple: number; id: number; serial: number }[] = [];
         for (let slot = 0; slot < t.slotsUsed; slot++) {
-          if (t.status[slot]! & ST.HASHED)
-            out.push({ tuple: t.origTuple[slot]!, id: t.id[slot]!, serial: t.serial[slot]! });
+          if (!(t.status[slot]! & ST.HASHED) || (unexpired && this.expiry.isExpired(slot))) continue;
+          out.push({ tuple: t.origTuple[slot]!, id: t.id[slot]!, serial: t.serial[slot]! });
         }
         return out;
       },

@@ -74,8 +74,11 @@ export interface KernelView {
   unconfirmedCount(): number;
   /** Slot of the live (hashed) entry whose original or reply tuple is `tuple`, or -1. */
   find(tuple: number): number;
-  /** The hashed entries, as a table dump lists them. */
-  liveEntries(): { tuple: number; id: number; serial: number }[];
+  /**
+   * The hashed entries. With `unexpired`, without those that have expired but wait for the gc
+   * worker (gc eras): what a 6.x table dump, which evicts them as it goes, would list.
+   */
+  liveEntries(unexpired?: boolean): { tuple: number; id: number; serial: number }[];
   /**
    * Ground-truth log of each conntrack lifetime (serial → times), for invariants and listener
    * analysis. Empty unless the kernel was built with `{ truth: true }` (it grows with every

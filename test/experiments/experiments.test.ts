@@ -136,12 +136,29 @@ test('failover: without link loss FT-FW and NOTRACK commit the same; with loss N
   t.true([...at('notrack', '0.05').values()].every((r) => Number(r.link_lost) > 0));
 });
 
-test('buffer-size: a bigger buffer never loses more events (same seed, common random numbers)', async (t) => {
+test('buffer-size: in the steady state a bigger buffer never loses more events (same seed, common random numbers)', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'nfct-exp-'));
-  await tiny('buffer-size', out);
-  const s = csv(join(out, 'summary.csv')).filter((r) => r.reliable === 'false');
+  await runExperiment(REGISTRY, 'buffer-size', {
+    seed: 1,
+    runs: 2,
+    jobs: 2,
+    out,
+    quick: true,
+    sets: [
+      ['listeners.0.eventsReliable', false],
+      ['listeners.0.reader.costUs.us', 100],
+    ],
+    resume: false,
+  });
+  const s = csv(join(out, 'summary.csv'));
   const loss = s.map((r) => Number(r.loss_fraction_mean));
+  t.is(loss.length, 3);
+  t.true(loss[0]! > 0.01, `the smallest buffer loses events: ${loss}`);
   for (let i = 1; i < loss.length; i++) t.true(loss[i]! <= loss[i - 1]! + 1e-9, `${loss}`);
+  t.true(
+    s.every((r) => Number(r.destroys_in_window_min) >= 100),
+    'DESTROYs flowed during the load',
+  );
 });
 
 test('seed-stress: inside the steady state of its window, 4 expiries per tick pile up in a 7-event buffer; spread over the tick they do not', async (t) => {
@@ -198,3 +215,42 @@ test('flush: the buffer is given in events as well as bytes, and deterministic p
   t.true(lines.some((l) => l.includes('linux-6.18') && l.includes('identical in all 2 runs')));
   t.false(lines.some((l) => l.includes('± 0.0 ')));
 });
+
+for (const name of Object.keys(EXPERIMENTS)) {
+  test(`${name}: its quick variant produces what it reports on at every point (sanity check holds)`, async (t) => {
+    const out = tmp();
+    const lines = await runExperiment(REGISTRY, name, {
+      seed: 1,
+      runs: 2,
+      jobs: 2,
+      out,
+      quick: true,
+      sets: [],
+      resume: false,
+    });
+    const s = csv(join(out, 'summary.csv'));
+    t.true(s.length > 0);
+    t.deepEqual(
+      s.filter((r) => r.observed !== '1').map((r) => r.not_observed),
+      [],
+    );
+    t.false(lines.some((l) => l.includes('NOT OBSERVED')));
+  });
+
+  test(`${name}: a run too short for anything to happen is reported as not observed at every point`, async (t) => {
+    const out = tmp();
+    const lines = await runExperiment(REGISTRY, name, {
+      seed: 1,
+      runs: 1,
+      jobs: 1,
+      out,
+      quick: true,
+      sets: [['durationS', 0.001]],
+      resume: false,
+    });
+    const s = csv(join(out, 'summary.csv'));
+    t.true(EXPERIMENTS[name]!.sanity !== undefined, 'every study declares its sanity check');
+    t.true(s.every((r) => r.observed === '0'));
+    t.is(lines.filter((l) => l.includes('NOT OBSERVED')).length, s.length);
+  });
+}
