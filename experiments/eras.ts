@@ -2,7 +2,17 @@
 import { analyseListener } from '../models/listeners/analysis.js';
 import type { ExperimentDef } from './lib/experiment.js';
 import { s as seconds, type Ctx } from '../sim/index.js';
-import { conntrackE, pm, pointLine, reliableConntrackd, scenario, workload } from './lib/common.js';
+import {
+  conntrackE,
+  listenerCostUs,
+  listenerLoad,
+  messagesSent,
+  pm,
+  pointLine,
+  reliableConntrackd,
+  scenario,
+  workload,
+} from './lib/common.js';
 import { PRESET_NAMES } from '../models/presets.js';
 import { METRIC } from '../models/names.js';
 
@@ -43,18 +53,19 @@ export const eras: ExperimentDef = {
   sanity: () => [{ metric: 'expired_before_flush', floor: 100, what: 'entries that expired before the flush' }],
   prepare(run, point) {
     const rec = run.world.sim.recorder;
-    const probe: { expired?: number; failures?: number } = {};
+    const probe: { expired?: number; failures?: number; sent?: number } = {};
     run.world.sim.spawn('probe/flush', {
       init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'read' }, seconds(point.scenario.config.actions[0]!.atS) - 1),
       receive: () => {
         probe.expired = rec.total(METRIC.expired);
         probe.failures = rec.total(METRIC.destroyFailures);
+        probe.sent = messagesSent(rec);
       },
     });
     return probe;
   },
   measure(run, point, probe) {
-    const { expired = 0, failures = 0 } = probe as { expired?: number; failures?: number };
+    const { expired = 0, failures = 0, sent = 0 } = probe as { expired?: number; failures?: number; sent?: number };
     const rec = run.world.sim.recorder;
     const v = run.world.kernel.view;
     const live = v.liveEntries();
@@ -72,6 +83,7 @@ export const eras: ExperimentDef = {
     }
     return {
       flows: rec.total(METRIC.flows),
+      listener_load: listenerLoad(sent, point.scenario.config.actions[0]!.atS, listenerCostUs(point.scenario.config)),
       expired_before_flush: expired,
       destroy_failures_before_flush: failures,
       destroy_failures: rec.total(METRIC.destroyFailures),
@@ -95,7 +107,10 @@ export const eras: ExperimentDef = {
       const open = (p.stats.drained?.[2] ?? 1) === 0;
       return pointLine(
         p,
-        `before the flush ${pm(p.stats.expired_before_flush, 0)} expiries and ${pm(p.stats.destroy_failures_before_flush, 0)} failed DESTROYs; in all ${pm(p.stats.destroy_failures, 0)} failed attempts, ${pm(p.stats.parked_total, 0)} parked (peak ${pm(p.stats.parked_peak, 0)}), mean wait ${pm(p.stats.redelivery_wait_mean_s, 2)} s${open ? ' (of those delivered within the run)' : ''}; drained ${open ? 'not within the run (at least ' : ''}${pm(p.stats.drain_s, 1)} s after the flush${open ? ')' : ''}; the reliable listener missed ${pm(p.stats.reliable_new_missed, 0)} NEWs and ${pm(p.stats.reliable_destroy_missed, 0)} DESTROYs and saw ${pm(p.stats.reliable_out_of_order, 0)} out of order; conntrack -E saw ${pm(p.stats.unreliable_duplicates, 0)} duplicates and missed ${pm(p.stats.unreliable_destroy_missed, 0)} DESTROYs; ${pm(p.stats.drops, 0)} new flows dropped for a full table`,
+        `reliable listener at ${pm(
+          p.stats.listener_load?.map((x) => x * 100),
+          0,
+        )} % of its capacity before the flush; before the flush ${pm(p.stats.expired_before_flush, 0)} expiries and ${pm(p.stats.destroy_failures_before_flush, 0)} failed DESTROYs; in all ${pm(p.stats.destroy_failures, 0)} failed attempts, ${pm(p.stats.parked_total, 0)} parked (peak ${pm(p.stats.parked_peak, 0)}), mean wait ${pm(p.stats.redelivery_wait_mean_s, 2)} s${open ? ' (of those delivered within the run)' : ''}; drained ${open ? 'not within the run (at least ' : ''}${pm(p.stats.drain_s, 1)} s after the flush${open ? ')' : ''}; the reliable listener missed ${pm(p.stats.reliable_new_missed, 0)} NEWs and ${pm(p.stats.reliable_destroy_missed, 0)} DESTROYs and saw ${pm(p.stats.reliable_out_of_order, 0)} out of order; conntrack -E saw ${pm(p.stats.unreliable_duplicates, 0)} duplicates and missed ${pm(p.stats.unreliable_destroy_missed, 0)} DESTROYs; ${pm(p.stats.drops, 0)} new flows dropped for a full table`,
       );
     });
     return {

@@ -2,7 +2,7 @@
 import { DEFAULT_CONNTRACKD } from '../models/listeners/config.js';
 import type { ExperimentDef } from './lib/experiment.js';
 import { s as seconds, type Ctx } from '../sim/index.js';
-import { pm, pointLine, reader, scenario, workload } from './lib/common.js';
+import { listenerCostUs, listenerLoad, messagesSent, pm, pointLine, reader, scenario, workload } from './lib/common.js';
 
 // Design (docs/experiments/failover.md): bursts of 1 s every 3 s; the failover lands at one of
 // three phases of the cycle (mid-burst, end of burst, mid-pause) after the load has run past the
@@ -63,22 +63,28 @@ export const failover: ExperimentDef = {
   prepare(run, point) {
     // The kernel's table at the failover instant (this probe runs right after the failover).
     const v = run.world.kernel.view;
-    const at: { live?: number; hashed?: number } = {};
+    const at: { live?: number; hashed?: number; sent?: number } = {};
     run.world.sim.spawn('probe/failover', {
       init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'look' }, seconds(point.scenario.config.actions[0]!.atS)),
       receive: () => {
         at.live = v.liveEntries(true).length;
         at.hashed = v.hashedCount();
+        at.sent = messagesSent(run.world.sim.recorder);
       },
     });
     return at;
   },
-  measure(run, _point, probe) {
-    const at = probe as { live?: number; hashed?: number };
+  measure(run, point, probe) {
+    const at = probe as { live?: number; hashed?: number; sent?: number };
+    const sc = point.scenario.config;
+    // Bursts of 1 s every CYCLE_S: the load during a burst is CYCLE_S times the average.
+    const load = listenerLoad(at.sent ?? 0, sc.actions[0]!.atS, listenerCostUs(sc));
     const b = [...run.world.backups.values()][0]!;
     const f = b.failover ?? { ghosts: 0, missing: 0, committed: 0 };
     return {
       failed_over: b.failover ? 1 : 0,
+      listener_load: load,
+      listener_load_in_burst: load * CYCLE_S,
       // Entries the kernel has and that have not expired (expired ones awaiting gc are no flows).
       live_at_failover: at.live ?? 0,
       expired_uncollected: (at.hashed ?? 0) - (at.live ?? 0),
@@ -94,7 +100,13 @@ export const failover: ExperimentDef = {
     const answer = points.map((p) =>
       pointLine(
         p,
-        `${pm(p.stats.ghosts, 0)} ghosts and ${pm(p.stats.missing, 0)} missing of ${pm(p.stats.live_at_failover, 0)} live entries (another ${pm(p.stats.expired_uncollected, 0)} expired, awaiting gc); ${pm(p.stats.enobufs, 0)} ENOBUFS, ${pm(p.stats.resyncs, 0)} resyncs, ${pm(p.stats.link_lost, 0)} replication messages lost`,
+        `primary conntrackd at ${pm(
+          p.stats.listener_load?.map((x) => x * 100),
+          0,
+        )} % of its capacity on average, ${pm(
+          p.stats.listener_load_in_burst?.map((x) => x * 100),
+          0,
+        )} % in a burst; ${pm(p.stats.ghosts, 0)} ghosts and ${pm(p.stats.missing, 0)} missing of ${pm(p.stats.live_at_failover, 0)} live entries (another ${pm(p.stats.expired_uncollected, 0)} expired, awaiting gc); ${pm(p.stats.enobufs, 0)} ENOBUFS, ${pm(p.stats.resyncs, 0)} resyncs, ${pm(p.stats.link_lost, 0)} replication messages lost`,
       ),
     );
     return {

@@ -1,7 +1,17 @@
 // 4. reorder: in what order a reliable listener sees DESTROYs when some are redelivered, and
 // what conntrackd's cache makes of a late DESTROY for a reused tuple.
 import type { ExperimentDef } from './lib/experiment.js';
-import { pm, pointLine, quantile, reliableConntrackd, scenario, workload } from './lib/common.js';
+import {
+  listenerCostUs,
+  listenerLoad,
+  messagesSent,
+  pm,
+  pointLine,
+  quantile,
+  reliableConntrackd,
+  scenario,
+  workload,
+} from './lib/common.js';
 import { METRIC } from '../models/names.js';
 
 export const reorder: ExperimentDef = {
@@ -54,7 +64,8 @@ export const reorder: ExperimentDef = {
       what: 'failed DESTROYs (without them nothing is redelivered or reordered)',
     },
   ],
-  measure(run) {
+  measure(run, point) {
+    const sc = point.scenario.config;
     const truth = run.world.kernel.view.truth;
     const [l147, l146] = run.world.listeners;
     // First receipt of each DESTROY by the 1.4.7 listener, in arrival order.
@@ -73,6 +84,7 @@ export const reorder: ExperimentDef = {
       lateness.push((e.t - deleted) / 1e9);
     }
     return {
+      listener_load: listenerLoad(messagesSent(run.world.sim.recorder), sc.workloads[0]!.stopS, listenerCostUs(sc)),
       destroys: seen.size,
       out_of_order_fraction: seen.size ? inverted / seen.size : 0,
       lateness_mean_s: lateness.reduce((a, b) => a + b, 0) / Math.max(1, lateness.length),
@@ -87,7 +99,10 @@ export const reorder: ExperimentDef = {
     const answer = points.map((p) =>
       pointLine(
         p,
-        `${pm(p.stats.out_of_order_fraction, 3)} of DESTROYs out of order, ${pm(p.stats.lateness_mean_s, 3)} s late on average (p99 ${pm(p.stats.lateness_p99_s, 2)} s); successor NEW first ${pm(p.stats.successor_new_first, 0)} times; conntrackd wrongly deleted ${pm(p.stats.wrong_deletes_147, 0)} live entries with tuple keys (1.4.7) and ${pm(p.stats.wrong_deletes_146, 0)} with tuple+ID (1.4.6)`,
+        `listeners at ${pm(
+          p.stats.listener_load?.map((x) => x * 100),
+          0,
+        )} % of their capacity; ${pm(p.stats.out_of_order_fraction, 3)} of DESTROYs out of order, ${pm(p.stats.lateness_mean_s, 3)} s late on average (p99 ${pm(p.stats.lateness_p99_s, 2)} s); successor NEW first ${pm(p.stats.successor_new_first, 0)} times; conntrackd wrongly deleted ${pm(p.stats.wrong_deletes_147, 0)} live entries with tuple keys (1.4.7) and ${pm(p.stats.wrong_deletes_146, 0)} with tuple+ID (1.4.6)`,
       ),
     );
     return {

@@ -52,7 +52,7 @@ export function kaplanMeier(xs: readonly Duration[]): { t: number; survival: num
   const steps: { t: number; survival: number }[] = [];
   let atRisk = sorted.length;
   let s = 1;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const t = sorted[i]!.t;
     let ended = 0;
     let gone = 0;

@@ -9,6 +9,8 @@ import {
 import type { ScenarioConfig } from '../../models/scenario.js';
 import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/flows.js';
 import type { PointSummary, Row } from './experiment.js';
+import type { Recorder } from '../../sim/index.js';
+import { METRIC } from '../../models/names.js';
 
 export const reader = (costUs: number, wakeupUs = 50) => ({
   ...DEFAULT_READER,
@@ -75,6 +77,29 @@ export function pointLine(p: PointSummary, text: string): string {
   if (!p.observed) return `${labelOf(p.label)}: not observed (${p.missing.join('; ')})`;
   const same = Object.values(p.stats).every(([, , lo, hi]) => lo === hi);
   return `${labelOf(p.label)}: ${same && p.runs > 1 ? `identical in all ${p.runs} runs: ` : ''}${text}`;
+}
+
+/** Broadcasts that went out (a refused reliable attempt is retried, so it is not counted). */
+export function messagesSent(rec: Recorder): number {
+  return (
+    rec.total(METRIC.newAttempts) +
+    rec.total(METRIC.updateAttempts) +
+    rec.total(METRIC.destroyAttempts) -
+    rec.total(METRIC.newFailures) -
+    rec.total(METRIC.updateFailures) -
+    rec.total(METRIC.destroyFailures)
+  );
+}
+
+/** A listener's load: messages per second offered against what a reader of `costUs` per message takes. */
+export function listenerLoad(messages: number, seconds: number, costUs: number): number {
+  return seconds > 0 ? (messages / seconds) * costUs * 1e-6 : 0;
+}
+
+/** The constant per-message cost of listener `i` of a scenario (NaN for a random cost). */
+export function listenerCostUs(sc: ScenarioConfig, i = 0): number {
+  const c = sc.listeners[i]!.reader.costUs;
+  return c.kind === 'constant' ? c.us : NaN;
 }
 
 /** Label of a point, as `a=1, b=2`. */
