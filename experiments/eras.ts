@@ -14,6 +14,7 @@ import {
   workload,
 } from './lib/common.js';
 import { PRESET_NAMES } from '../models/presets.js';
+import { eventsThatFit } from '../models/netlink/socket.js';
 import { METRIC } from '../models/names.js';
 
 /** The flush comes after this many seconds of load: long past the 30 s UDP timeout. */
@@ -83,6 +84,11 @@ export const eras: ExperimentDef = {
     }
     return {
       flows: rec.total(METRIC.flows),
+      buffer_events: eventsThatFit(
+        run.world.listeners[0]!.socket.rcvbuf,
+        run.world.family.nl.truesize.destroyUdp,
+        run.world.family.nl.admission,
+      ),
       listener_load: listenerLoad(sent, point.scenario.config.actions[0]!.atS, listenerCostUs(point.scenario.config)),
       expired_before_flush: expired,
       destroy_failures_before_flush: failures,
@@ -110,7 +116,7 @@ export const eras: ExperimentDef = {
         `reliable listener at ${pm(
           p.stats.listener_load?.map((x) => x * 100),
           0,
-        )} % of its capacity before the flush; before the flush ${pm(p.stats.expired_before_flush, 0)} expiries and ${pm(p.stats.destroy_failures_before_flush, 0)} failed DESTROYs; in all ${pm(p.stats.destroy_failures, 0)} failed attempts, ${pm(p.stats.parked_total, 0)} parked (peak ${pm(p.stats.parked_peak, 0)}), mean wait ${pm(p.stats.redelivery_wait_mean_s, 2)} s${open ? ' (of those delivered within the run)' : ''}; drained ${open ? 'not within the run (at least ' : ''}${pm(p.stats.drain_s, 1)} s after the flush${open ? ')' : ''}; the reliable listener missed ${pm(p.stats.reliable_new_missed, 0)} NEWs and ${pm(p.stats.reliable_destroy_missed, 0)} DESTROYs and saw ${pm(p.stats.reliable_out_of_order, 0)} out of order; conntrack -E saw ${pm(p.stats.unreliable_duplicates, 0)} duplicates and missed ${pm(p.stats.unreliable_destroy_missed, 0)} DESTROYs; ${pm(p.stats.drops, 0)} new flows dropped for a full table`,
+        )} % of its capacity before the flush, its buffer holding ${pm(p.stats.buffer_events, 0)} DESTROYs; before the flush ${pm(p.stats.expired_before_flush, 0)} expiries and ${pm(p.stats.destroy_failures_before_flush, 0)} failed DESTROYs; in all ${pm(p.stats.destroy_failures, 0)} failed attempts, ${pm(p.stats.parked_total, 0)} parked (peak ${pm(p.stats.parked_peak, 0)}), mean wait ${pm(p.stats.redelivery_wait_mean_s, 2)} s${open ? ' (of those delivered within the run)' : ''}; drained ${open ? 'not within the run (at least ' : ''}${pm(p.stats.drain_s, 1)} s after the flush${open ? ')' : ''}; the reliable listener missed ${pm(p.stats.reliable_new_missed, 0)} NEWs and ${pm(p.stats.reliable_destroy_missed, 0)} DESTROYs and saw ${pm(p.stats.reliable_out_of_order, 0)} out of order; conntrack -E saw ${pm(p.stats.unreliable_duplicates, 0)} duplicates and missed ${pm(p.stats.unreliable_destroy_missed, 0)} DESTROYs; ${pm(p.stats.drops, 0)} new flows dropped for a full table`,
       );
     });
     return {

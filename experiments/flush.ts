@@ -1,6 +1,15 @@
 // 2. flush: N entries, `conntrack -F`, a reliable listener with a small buffer, per preset.
 import type { ExperimentDef } from './lib/experiment.js';
-import { conntrackE, pm, pointLine, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import {
+  conntrackE,
+  listenerCostUs,
+  pm,
+  pointLine,
+  reliableConntrackd,
+  scenario,
+  workload,
+  seriesPlot,
+} from './lib/common.js';
 import { METRIC } from '../models/names.js';
 import { eventsThatFit } from '../models/netlink/socket.js';
 
@@ -40,7 +49,7 @@ export const flush: ExperimentDef = {
   ],
   runs: (quick) => (quick ? 4 : 8),
   sanity: () => [{ metric: 'entries_flushed', floor: 1, what: 'entries in the table when it is flushed' }],
-  measure(run) {
+  measure(run, point) {
     const v = run.world.kernel.view;
     const flushNs = 3e9;
     let last = -1;
@@ -59,6 +68,8 @@ export const flush: ExperimentDef = {
     return {
       // The same NetlinkBufferSize holds a different number of DESTROYs per era.
       buffer_events: eventsThatFit(rel!.socket.rcvbuf, nl.truesize.destroyUdp, nl.admission),
+      // The flush is one burst: how long the listener needs just to read every DESTROY once.
+      read_time_s: rec.total(METRIC.flushed) * listenerCostUs(point.scenario.config) * 1e-6,
       rcvbuf_bytes: rel!.socket.rcvbuf,
       entries_flushed: rec.total(METRIC.flushed),
       destroys_delivered: delivered,
@@ -78,7 +89,7 @@ export const flush: ExperimentDef = {
       const allDrained = p.stats.drained?.[2] === 1;
       return pointLine(
         p,
-        `the buffer holds ${pm(p.stats.buffer_events, 0)} DESTROYs (${pm(p.stats.rcvbuf_bytes, 0)} bytes); ${pm(p.stats.destroys_delivered, 0)} of ${pm(p.stats.entries_flushed, 0)} DESTROYs delivered, the last ${allDrained ? '' : 'seen '}${pm(p.stats.drain_s, 1)} s after the flush${allDrained ? '' : ` (still draining at the end of the run in ${Math.round((1 - (p.stats.drained?.[0] ?? 0)) * p.runs)} of ${p.runs} runs: the drain takes at least that long)`}; peak parked ${pm(p.stats.parked_peak, 0)}; ${pm(p.stats.duplicates_unreliable, 0)} duplicates at conntrack -E`,
+        `the buffer holds ${pm(p.stats.buffer_events, 0)} DESTROYs (${pm(p.stats.rcvbuf_bytes, 0)} bytes) and the listener needs ${pm(p.stats.read_time_s, 2)} s just to read the burst once; ${pm(p.stats.destroys_delivered, 0)} of ${pm(p.stats.entries_flushed, 0)} DESTROYs delivered, the last ${allDrained ? '' : 'seen '}${pm(p.stats.drain_s, 1)} s after the flush${allDrained ? '' : ` (still draining at the end of the run in ${Math.round((1 - (p.stats.drained?.[0] ?? 0)) * p.runs)} of ${p.runs} runs: the drain takes at least that long)`}; peak parked ${pm(p.stats.parked_peak, 0)}; ${pm(p.stats.duplicates_unreliable, 0)} duplicates at conntrack -E`,
       );
     });
     return {
