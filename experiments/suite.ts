@@ -1,7 +1,8 @@
 // The main job (`npm start`): quick variants of the headline experiments, results/index.html,
 // and a compact summary on stdout.
 import { join } from 'node:path';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { requireComplete } from './lib/folder.js';
 import { ConfigError } from '../sim/index.js';
 import { NOT_OBSERVED, runExperiment } from './lib/runner.js';
 import { writeAtomic } from './lib/output.js';
@@ -29,6 +30,8 @@ export async function runSuite(o: {
       quick: true,
       sets: [],
       resume: false,
+      // The main job replaces its own previous results (what nfct-sim wrote, nothing else).
+      force: true,
       onProgress: (d, t) => bar.update(d, t),
     });
     bar.stop();
@@ -54,14 +57,16 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
  */
 export function writeReport(dir: string): string {
   let names: string[];
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ConfigError('report', dir, 'must be a folder written by nfct-sim run or suite (it is not a folder)');
   if (existsSync(join(dir, 'summary.md'))) names = ['.'];
-  else if (existsSync(dir))
+  else
     names = readdirSync(dir)
       .filter((n) => existsSync(join(dir, n, 'summary.md')))
       .sort((a, b) => order(a) - order(b));
-  else names = [];
   if (names.length === 0)
     throw new ConfigError('report', dir, 'must be a folder written by nfct-sim run or suite (no summary.md found)');
+  for (const n of names) requireComplete('report', join(dir, n), ['run']);
   const path = join(dir, 'index.html');
   writeAtomic(path, indexHtml(dir, names));
   return path;

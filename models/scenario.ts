@@ -124,7 +124,7 @@ function checkScenario(v: unknown): ScenarioConfig {
   if (!Array.isArray(o.actions)) throw new ConfigError('actions', o.actions, 'must be an array');
   o.actions.forEach((a, i) => {
     const kind = checkOneOf(`actions[${i}].kind`, (a as { kind?: unknown })?.kind, ACTION_KINDS);
-    checkNumber(`actions[${i}].atS`, (a as { atS?: unknown }).atS, { min: 0, max: 1e7 });
+    checkNumber(`actions[${i}].atS`, (a as { atS?: unknown }).atS, { min: 0, max: 9e6 });
     if (kind === 'delete') checkInt(`actions[${i}].tuple`, (a as { tuple?: unknown }).tuple, { min: 0 });
     if (kind === 'sysctl') {
       checkOneOf(`actions[${i}].name`, (a as { name?: unknown }).name, SYSCTL_NAMES);
@@ -134,7 +134,8 @@ function checkScenario(v: unknown): ScenarioConfig {
       checkInt(`actions[${i}].listener`, (a as { listener?: unknown }).listener, { min: 0, max: nListeners - 1 });
     }
   });
-  checkNumber('durationS', o.durationS, { min: 0.000001, max: 1e7 });
+  // Simulated time is exact integer ns up to 2^53 ns, about 104 days.
+  checkNumber('durationS', o.durationS, { min: 0.000001, max: 9e6 });
   checkNumber('sampleMs', o.sampleMs, { min: 0, max: 1e9 });
   return v as ScenarioConfig;
 }
@@ -152,7 +153,7 @@ export function setScenarioPath(sc: ScenarioConfig, path: string, value: unknown
       let cur: unknown = resolved;
       for (const k of rest) {
         if (cur === null || typeof cur !== 'object' || !(k in (cur as object)))
-          throw new ConfigError(path, value, 'is not a config path');
+          throw notAPath(path, value, { ...sc, [head]: resolved });
         cur = (cur as Record<string, unknown>)[k];
       }
       checkSameType(path, cur, value);
@@ -168,12 +169,58 @@ export function setScenarioPath(sc: ScenarioConfig, path: string, value: unknown
     let cur: unknown = sc;
     for (const k of path.split('.')) {
       if (cur === null || typeof cur !== 'object' || !(k in (cur as object)))
-        throw new ConfigError(path, value, 'is not a config path');
+        throw notAPath(path, value, { ...sc, ...resolveScenario(sc) });
       cur = (cur as Record<string, unknown>)[k];
     }
     checkSameType(path, cur, value);
     setPath(d as object, path, value);
   });
+}
+
+/** Every leaf path of a config (arrays by index). */
+function leafPaths(v: unknown, prefix = ''): string[] {
+  if (v === null || typeof v !== 'object') return prefix ? [prefix] : [];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}
+
+/** Edit distance of two strings (Levenshtein). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The error for a path that does not exist: an index past the end of a list says how many
+ * entries it has; otherwise the three nearest existing paths are named.
+ */
+function notAPath(path: string, value: unknown, sc: object): ConfigError {
+  const parts = path.split('.');
+  let cur: unknown = sc;
+  for (let i = 0; i < parts.length; i++) {
+    if (Array.isArray(cur) && !(parts[i]! in cur))
+      return new ConfigError(
+        path,
+        value,
+        `is not a config path: ${parts.slice(0, i).join('.')} has ${cur.length} ${cur.length === 1 ? 'entry' : 'entries'}${cur.length ? ` (0 to ${cur.length - 1})` : ''}`,
+      );
+    if (cur === null || typeof cur !== 'object' || !(parts[i]! in (cur as object))) break;
+    cur = (cur as Record<string, unknown>)[parts[i]!];
+  }
+  const near = leafPaths(sc)
+    .map((p) => [p, distance(p, path)] as const)
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, 3)
+    .map(([p]) => p);
+  return new ConfigError(path, value, `is not a config path; the nearest are ${near.join(', ')}`);
 }
 
 function checkSameType(path: string, old: unknown, value: unknown): void {

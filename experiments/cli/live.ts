@@ -11,7 +11,7 @@ import { CONNTRACK, kernelRelease, requireLive } from '../live/host.js';
 import { TWIN_PRESET } from '../live/twin.js';
 import { compareDirs, formatComparison, markdownComparison, writeComparison } from '../live/compare.js';
 import { validate } from '../live/validate.js';
-import { SCENARIOS, runScenario, scenarioOptions, type LiveOption } from '../live/scenarios.js';
+import { SCENARIOS, runScenario, scenarioParams, type LiveOption } from '../live/scenarios.js';
 import { intOption } from './options.js';
 
 /** Every flag of every scenario once, saying which scenarios take it, with what meaning and default. */
@@ -50,23 +50,32 @@ export function addLiveCommands(program: Command): void {
         .join('; '),
     )
     .option('--simulate', 'run the simulated twin (linux-6.18 preset, calibrated) instead of the host kernel', false)
-    .option('--out <dir>', 'output folder (default results/live-<scenario> or results/sim-<scenario>)');
+    .option('--out <dir>', 'output folder (default results/live-<scenario> or results/sim-<scenario>)')
+    .option('--replace', 'replace what an earlier run wrote into --out (--force is SO_RCVBUFFORCE here)', false);
   for (const o of liveOptions()) live.addOption(o);
   live.action(async (scenario: string, o: Record<string, unknown>, cmd: Command) => {
     if (!(scenario in SCENARIOS))
       throw new ConfigError('live', scenario, `must be one of ${Object.keys(SCENARIOS).join(', ')}`);
     // Only what was typed: the scenario's own defaults fill the rest.
     const given = Object.fromEntries(
-      Object.entries(o).filter(([k]) => k !== 'simulate' && k !== 'out' && cmd.getOptionValueSource(k) === 'cli'),
+      Object.entries(o).filter(
+        ([k]) => k !== 'simulate' && k !== 'out' && k !== 'replace' && cmd.getOptionValueSource(k) === 'cli',
+      ),
     );
-    scenarioOptions(scenario as LiveScenario, given); // refuses an option the scenario does not take
+    scenarioParams(scenario as LiveScenario, given); // every option checked before anything is created
     const source = o.simulate ? 'sim' : 'live';
-    const out = resolve((o.out as string | undefined) ?? `results/${source}-${scenario}`);
+    const outArg = (o.out as string | undefined) ?? `results/${source}-${scenario}`;
     // Refuse before anything is created when the host cannot run it.
     if (source === 'live') requireLive(scenario, scenario === 'capacity' || scenario === 'expiry' ? [] : [CONNTRACK]);
-    checkWritable(out);
-    const rows = await runScenario(scenario as LiveScenario, given, source, out, () =>
-      source === 'live' ? kernelRelease() : TWIN_PRESET,
+    checkWritable(outArg);
+    const out = resolve(outArg);
+    const rows = await runScenario(
+      scenario as LiveScenario,
+      given,
+      source,
+      out,
+      () => (source === 'live' ? kernelRelease() : TWIN_PRESET),
+      { force: o.replace === true },
     );
     console.log(
       rows
@@ -90,8 +99,8 @@ export function addLiveCommands(program: Command): void {
     .option('--out <dir>', 'output folder', 'results/validation')
     .action(async (o: { quick: boolean; repeats: number; out: string }) => {
       requireLive('validate', [CONNTRACK]);
+      checkWritable(o.out);
       const out = resolve(o.out);
-      checkWritable(out);
       const r = await validate({ repeats: o.repeats, quick: o.quick, out, log: (l) => console.log(l) });
       console.log(
         r.outside.length
@@ -109,9 +118,9 @@ export function addLiveCommands(program: Command): void {
     .option('--out <dir>', 'where comparison.csv and comparison.svg go (default <live-dir>)')
     .option('--markdown', 'print the table as Markdown', false)
     .action(async (liveDir: string, simDir: string, o: { out?: string; markdown: boolean }) => {
-      const out = resolve(o.out ?? liveDir);
-      checkWritable(out);
       const c = compareDirs(resolve(liveDir), resolve(simDir));
+      checkWritable(o.out ?? liveDir);
+      const out = resolve(o.out ?? liveDir);
       await writeComparison(out, c);
       console.log(o.markdown ? markdownComparison(c) : formatComparison(c));
     });

@@ -8,15 +8,21 @@ import { ConfigError } from '../../sim/index.js';
 /** Worker threads when --jobs is not given: every core. */
 export const DEFAULT_JOBS = Math.max(1, availableParallelism());
 
-/** A parser for an integer option of at least `min`. */
-export function intOption(name: string, min: number) {
+/** A parser for an integer option of at least `min` (and at most `max`). */
+export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min)
       throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}`);
     return n;
   };
 }
+
+/** Replications of one point at most: a verdict needs 8, a sweep of 10,000 is already hours. */
+export const MAX_RUNS = 10_000;
+/** Worker threads at most (this machine has 2 cores; more threads only cost memory). */
+export const MAX_JOBS = 64;
 
 /** `--set path=value`: the value is JSON if it parses (numbers, booleans, objects), else a string. */
 export function setOption(v: string, prev: [string, unknown][] = []): [string, unknown][] {

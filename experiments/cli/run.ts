@@ -10,7 +10,7 @@ import { EXPERIMENTS, REGISTRY } from '../registry.js';
 import { mergeRuns, planRun, runPlan } from '../lib/runner.js';
 import { checkWritable } from '../lib/output.js';
 import { runSuite, writeReport } from '../suite.js';
-import { DEFAULT_JOBS, intOption, progress, readConfig, setOption } from './options.js';
+import { DEFAULT_JOBS, MAX_JOBS, MAX_RUNS, intOption, progress, readConfig, setOption } from './options.js';
 
 interface RunOpts {
   seed: number;
@@ -23,6 +23,7 @@ interface RunOpts {
   config?: string;
   quick: boolean;
   resume: boolean;
+  force: boolean;
   quiet: boolean;
 }
 
@@ -65,8 +66,8 @@ export function addRunCommands(program: Command): void {
     .description('run one experiment; writes params.json, results.csv, summary.csv, plots and summary.md')
     .argument('<experiment>', `one of ${Object.keys(EXPERIMENTS).join(', ')}`)
     .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
-    .option('--runs <n>', 'replications per parameter point', intOption('--runs', 1))
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1), DEFAULT_JOBS)
+    .option('--runs <n>', 'replications per parameter point', intOption('--runs', 1, MAX_RUNS))
+    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
     .option('--shard <k/n>', 'run only the k-th of n slices of the (point, run) list')
     .option('--out <dir>', 'output folder (default results/<experiment>)')
     .option('--preset <name>', 'kernel preset (same as --set preset=<name>)')
@@ -74,16 +75,22 @@ export function addRunCommands(program: Command): void {
     .option('--config <file>', 'scenario JSON file replacing the experiment base')
     .option('--quick', 'the small variant', false)
     .option('--resume', 'complete an interrupted run in the same --out', false)
+    .option(
+      '--force',
+      'replace what an earlier run wrote into --out (a folder holding files is refused otherwise)',
+      false,
+    )
     .option('--quiet', 'no progress output', false)
     .action(async (name: string, o: RunOpts) => {
-      const out = resolve(o.out ?? join('results', name));
+      const outArg = o.out ?? join('results', name);
       const sets = o.preset ? ([['preset', o.preset], ...o.set] as [string, unknown][]) : o.set;
       if (o.preset) preset(o.preset);
       const shard = o.shard ? parseShard(o.shard) : undefined;
       const config = o.config ? readConfig(o.config) : undefined;
       // Every error before anything is written.
       const plan = planRun(REGISTRY, name, { quick: o.quick, sets, ...(config ? { config } : {}) });
-      checkWritable(out);
+      checkWritable(outArg);
+      const out = resolve(outArg);
       const bar = progress(o.quiet, name);
       const lines = await runPlan(REGISTRY, plan, {
         seed: o.seed,
@@ -95,6 +102,7 @@ export function addRunCommands(program: Command): void {
         ...(config ? { config } : {}),
         ...(shard ? { shard } : {}),
         resume: o.resume,
+        force: o.force,
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();
@@ -107,16 +115,26 @@ export function addRunCommands(program: Command): void {
     .description('merge shard folders of one run into a result identical to a single-process run')
     .argument('<dirs...>', 'folders written by run --shard k/n')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (dirs: string[], o: { out: string }) => {
+    .option('--force', 'replace what an earlier run wrote into --out', false)
+    .action(async (dirs: string[], o: { out: string; force: boolean }) => {
       checkWritable(o.out);
-      console.log((await mergeRuns(REGISTRY, dirs, resolve(o.out))).join('\n'));
+      console.log(
+        (
+          await mergeRuns(
+            REGISTRY,
+            dirs.map((d) => resolve(d)),
+            resolve(o.out),
+            { force: o.force },
+          )
+        ).join('\n'),
+      );
     });
 
   program
     .command('suite')
     .description('the main job: quick variants of the headline experiments into results/, with results/index.html')
     .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1), DEFAULT_JOBS)
+    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
     .option('--out <dir>', 'output folder', 'results')
     .option('--quiet', 'no progress output', false)
     .action(async (o: { seed: number; jobs: number; out: string; quiet: boolean }) => {
@@ -136,8 +154,8 @@ export function addRunCommands(program: Command): void {
     .command('demo')
     .description('engine demo: M/M/1/K replications against the closed form')
     .addOption(new Option('--seed <n>', 'master seed').argParser(intOption('--seed', 0)).default(1))
-    .option('--runs <n>', 'replications per point', intOption('--runs', 2), 8)
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1), Math.min(2, DEFAULT_JOBS))
+    .option('--runs <n>', 'replications per point', intOption('--runs', 2, MAX_RUNS), 8)
+    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), Math.min(2, DEFAULT_JOBS))
     .action(async (o: { seed: number; runs: number; jobs: number }) => {
       console.log(await demo(o));
     });

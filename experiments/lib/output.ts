@@ -1,7 +1,7 @@
 // Output files: written to `<path>.tmp` and renamed, so an interrupted run never leaves a
 // half-written file. CSV through csv-stringify, plots rendered headlessly from Vega-Lite.
-import { mkdirSync, renameSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
@@ -16,17 +16,42 @@ export function writeAtomic(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
-/** Checks that `dir` can be created and written, before any work starts. */
-export function checkWritable(dir: string): void {
+// statfs magic numbers of kernel file systems no results folder belongs on.
+const KERNEL_FS: Record<number, string> = {
+  0x9fa0: '/proc',
+  0x62656572: 'sysfs',
+  0x1cd1: 'devpts',
+  0x64626720: 'debugfs',
+};
+
+/**
+ * Checks once, before any work starts and without creating anything, that `dir` can be created
+ * and written: it names a folder, the nearest existing ancestor is a folder (not a file), it is
+ * not on a kernel file system (/proc, sysfs: Node's recursive mkdir loops there), and it is
+ * writable. The error names the reason: a read-only file system, permission denied, a file in
+ * the way.
+ */
+export function checkWritable(dir: string, field = 'out'): void {
+  if (dir.trim() === '')
+    throw new ConfigError(field, dir, 'must name a folder (an empty path would write into the current one)');
+  const full = resolve(dir);
+  let at = full;
+  while (!existsSync(at)) {
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  const st = statSync(at);
+  if (!st.isDirectory())
+    throw new ConfigError(field, dir, `must be a folder: ${at} is a file${at === full ? '' : ' in the way'}`);
+  const kernelFs = KERNEL_FS[Number(statfsSync(at).type)];
+  if (kernelFs !== undefined) throw new ConfigError(field, dir, `must not be on ${kernelFs} (a kernel file system)`);
   try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
+    accessSync(at, constants.W_OK);
   } catch (e) {
-    throw new ConfigError(
-      'out',
-      dir,
-      `must be a writable folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EROFS' ? 'a read-only file system' : code === 'EACCES' ? 'permission denied' : String(code);
+    throw new ConfigError(field, dir, `must be writable: ${at} is not (${why})`);
   }
 }
 

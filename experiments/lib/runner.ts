@@ -20,6 +20,7 @@ import { runTasks } from '../../sim/replicate.js';
 import { parseScenario, setScenarioPath, type ScenarioConfig } from '../../models/scenario.js';
 import type { ExperimentDef, Point, PointSummary, Registry, Row, TaskInput, TaskOutput } from './experiment.js';
 import { columnsOf, renderSvg, toCsv, writeAtomic } from './output.js';
+import { claimFolder, digestOf, requireComplete, writeManifest } from './folder.js';
 
 export interface RunOptions {
   readonly seed: number;
@@ -32,6 +33,8 @@ export interface RunOptions {
   readonly config?: unknown;
   readonly shard?: Shard;
   readonly resume: boolean;
+  /** Replace what an earlier run wrote into `out` (otherwise a folder holding files is refused). */
+  readonly force?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -42,6 +45,9 @@ export function experiment(registry: Registry, name: string): ExperimentDef {
     throw new ConfigError('experiment', name, `must be one of ${Object.keys(registry.experiments).join(', ')}`);
   return e;
 }
+
+/** Tasks one run may plan: each result stays in memory (up to tens of KiB with its time series) until the outputs are written; 54,000 flush tasks exhausted the 4 GiB heap. */
+export const MAX_TASKS = 10_000;
 
 /** A run's plan: its experiment, the base scenario as written (--set applied) and its parsed points. */
 export interface RunPlan {
@@ -105,6 +111,13 @@ export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOption
   const { exp, points } = plan;
   const name = exp.name;
   const runs = opts.runs ?? exp.runs(opts.quick);
+  // Every task's result is kept until the outputs are written: refuse a sweep this machine cannot hold.
+  if (points.length * runs > MAX_TASKS)
+    throw new ConfigError(
+      'runs',
+      runs,
+      `gives ${points.length} points × ${runs} runs = ${points.length * runs} tasks; at most ${MAX_TASKS} fit in one run (fewer runs or points; shards are merged in memory too)`,
+    );
   const all = planTasks<TaskInput>(
     points.map((point) => ({ experiment: name, point })),
     runs,
@@ -123,26 +136,20 @@ export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOption
     commit: gitCommit(),
     node: process.version,
   };
-  const paramsText = JSON.stringify(params, null, 2) + '\n';
+  // The run's identity: everything that decides its results (not the commit or Node version).
+  const digest = digestOf({ ...params, commit: undefined, node: undefined });
+  claimFolder(opts.out, digest, { resume: opts.resume, force: opts.force ?? false });
   const paramsPath = join(opts.out, 'params.json');
-  if (opts.resume && existsSync(paramsPath)) {
-    const old = JSON.parse(readFileSync(paramsPath, 'utf8')) as typeof params;
-    if (JSON.stringify({ ...old, commit: '', node: '' }) !== JSON.stringify({ ...params, commit: '', node: '' })) {
-      throw new ConfigError(
-        'resume',
-        opts.out,
-        'holds a run with other parameters; use another --out or drop --resume',
-      );
-    }
-  }
-  writeAtomic(paramsPath, paramsText);
+  writeAtomic(paramsPath, JSON.stringify({ ...params, digest }, null, 2) + '\n');
   const doneDir = join(opts.out, 'tasks');
   mkdirSync(doneDir, { recursive: true });
   const done = new Map<number, TaskResult<TaskOutput>>();
   if (opts.resume) {
     for (const f of readdirSync(doneDir)) {
       if (!/^\d+\.json$/.test(f)) continue;
-      const r = JSON.parse(readFileSync(join(doneDir, f), 'utf8')) as TaskResult<TaskOutput>;
+      // claimFolder refused the folder if any task file belongs to another run.
+      const r = JSON.parse(readFileSync(join(doneDir, f), 'utf8')) as TaskResult<TaskOutput> & { digest?: string };
+      delete r.digest;
       done.set(r.index, r);
     }
   }
@@ -152,7 +159,7 @@ export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOption
     seed: opts.seed,
     jobs: opts.jobs,
     onResult: (r) => {
-      writeAtomic(join(doneDir, `${r.index}.json`), JSON.stringify(r));
+      writeAtomic(join(doneDir, `${r.index}.json`), JSON.stringify({ digest, ...r }));
       done.set(r.index, r as TaskResult<TaskOutput>);
     },
     onProgress: () => opts.onProgress?.(++finished, mine.length),
@@ -161,13 +168,16 @@ export async function runPlan(registry: Registry, plan: RunPlan, opts: RunOption
   if (opts.shard) {
     writeAtomic(
       join(opts.out, `shard-${opts.shard.k}-of-${opts.shard.n}.json`),
-      JSON.stringify({ params, shard: opts.shard, total: all.length, results }) + '\n',
+      JSON.stringify({ params, digest, shard: opts.shard, total: all.length, results }) + '\n',
     );
+    writeManifest(opts.out, 'shard', digest);
     return [
       `${name}: shard ${opts.shard.k}/${opts.shard.n} done (${results.length} of ${all.length} tasks); merge the shard folders with nfct-sim merge`,
     ];
   }
-  return writeOutputs(exp, points, results, opts.out, opts.quick);
+  const lines = await writeOutputs(exp, points, results, opts.out, opts.quick);
+  writeManifest(opts.out, 'run', digest);
+  return lines;
 }
 
 /** Writes every output of a complete set of task results; returns the summary lines. */
@@ -265,9 +275,15 @@ const labelText = (r: Row): string =>
     .join(', ') || 'the base point';
 
 /** Merges shard folders of one run into `out`, identical to a single-process run. */
-export async function mergeRuns(registry: Registry, dirs: readonly string[], out: string): Promise<string[]> {
+export async function mergeRuns(
+  registry: Registry,
+  dirs: readonly string[],
+  out: string,
+  o: { force?: boolean } = {},
+): Promise<string[]> {
   type ShardFile = {
     params: Record<string, unknown> & { experiment: string };
+    digest: string;
     total: number;
     results: TaskResult<TaskOutput>[];
   };
@@ -275,13 +291,13 @@ export async function mergeRuns(registry: Registry, dirs: readonly string[], out
   for (const d of dirs) {
     const names = existsSync(d) ? readdirSync(d).filter((f) => /^shard-\d+-of-\d+\.json$/.test(f)) : [];
     if (names.length === 0) throw new ConfigError('merge', d, 'must be a folder written by nfct-sim run --shard k/n');
+    requireComplete('merge', d, ['shard']);
     for (const f of names) files.push(JSON.parse(readFileSync(join(d, f), 'utf8')) as ShardFile);
   }
-  const key = (p: Record<string, unknown>): string => JSON.stringify({ ...p, commit: '', node: '' });
   const first = files[0]!;
   for (const f of files)
-    if (key(f.params) !== key(first.params))
-      throw new ConfigError('merge', dirs.join(' '), 'holds shards of different runs (their params differ)');
+    if (f.digest !== first.digest)
+      throw new ConfigError('merge', dirs.join(' '), 'holds shards of different runs (their digests differ)');
   const results = mergeShards(
     files.map((f) => f.results),
     first.total,
@@ -294,8 +310,11 @@ export async function mergeRuns(registry: Registry, dirs: readonly string[], out
   };
   // The base already has the sets applied; planning from it gives the run's points again.
   const { exp, points } = planRun(registry, p.experiment, { quick: p.quick, sets: [], config: p.base });
-  writeAtomic(join(out, 'params.json'), JSON.stringify(first.params, null, 2) + '\n');
-  return writeOutputs(exp, points, results, out, p.quick);
+  claimFolder(out, first.digest, { resume: false, force: o.force ?? false });
+  writeAtomic(join(out, 'params.json'), JSON.stringify({ ...first.params, digest: first.digest }, null, 2) + '\n');
+  const lines = await writeOutputs(exp, points, results, out, p.quick);
+  writeManifest(out, 'run', first.digest);
+  return lines;
 }
 
 /** The CSV value of an axis value: numbers as they are, objects as their values joined (`uniform-4000`). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../../sim/index.js';
 import { columnsOf, toCsv, writeAtomic } from '../lib/output.js';
+import { digestOf, requireComplete, writeManifest } from '../lib/folder.js';
 import type { Row } from '../lib/experiment.js';
 
 export const LIVE_SCENARIOS = ['capacity', 'flush', 'expiry', 'exhaustion'] as const;
@@ -36,6 +37,7 @@ export function writeRunDir(out: string, info: RunInfo, results: Row[], series: 
     if (rows.length) writeAtomic(join(out, `${name}.csv`), toCsv(rows, columnsOf(rows)));
   writeAtomic(join(out, 'results.csv'), toCsv(results, columnsOf(results)));
   writeAtomic(join(out, 'scenario.json'), `${JSON.stringify(info, null, 2)}\n`);
+  writeManifest(out, 'live', digestOf(info));
 }
 
 /** Reads a run folder, with one clear error when it is not one. */
@@ -60,6 +62,7 @@ export function readRunDir(dir: string): RunDir {
       String(info.scenario),
       `must be one of ${LIVE_SCENARIOS.join(', ')} with source live or sim`,
     );
+  requireComplete('dir', dir, ['live']);
   const rows = parse(readFileSync(csvPath, 'utf8'), { columns: true }) as Record<string, string>[];
   const results = rows.map((r) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v])),

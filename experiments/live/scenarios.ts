@@ -8,6 +8,7 @@ import { simulateExhaustion, simulateExpiry, simulateFlush } from './twin.js';
 import { expiryRow, latenessOf, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
 import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 import { writeRunDir, type LiveScenario } from './dir.js';
+import { claimFolder } from '../lib/folder.js';
 import { calibrationValues } from './calibration.js';
 
 /** What a scenario run produces: results.csv rows and series files. */
@@ -272,6 +273,11 @@ export function scenarioOptions(scenario: LiveScenario, given: Readonly<Record<s
   return out;
 }
 
+/** The parameters `scenario` runs with (every option checked): what `live` validates before it creates anything. */
+export function scenarioParams(scenario: LiveScenario, given: Readonly<Record<string, unknown>>): object {
+  return (SCENARIOS[scenario] as unknown as ScenarioDef<object>).params(scenarioOptions(scenario, given));
+}
+
 /** `delayUs` → `--delay-us`. */
 export const optionFlag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -282,9 +288,12 @@ export async function runScenario(
   source: 'live' | 'sim',
   out: string,
   system: () => string,
+  o: { force?: boolean } = {},
 ): Promise<Row[]> {
   const def = SCENARIOS[scenario] as unknown as ScenarioDef<object>;
   const p = def.params(scenarioOptions(scenario, given));
+  // Refused before the measurement when the folder holds another run's files.
+  claimFolder(out, '', { resume: false, force: o.force ?? false, forceFlag: '--replace' });
   const res = source === 'live' ? await def.live(p) : def.simulate(p);
   // Repeats may differ between a live run and its twin; the rest must match for `compare`.
   const params = { ...(p as Record<string, number | boolean | string | number[]>) };

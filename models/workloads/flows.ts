@@ -73,9 +73,11 @@ export function validateWorkload(v: unknown, path: string): WorkloadConfig {
   checkNumber(`${path}.rateHz`, o.rateHz, { min: 1e-6, max: 1e8 });
   checkNumber(`${path}.onS`, o.onS, { min: 1e-6, max: 1e6 });
   checkNumber(`${path}.offS`, o.offS, { min: 0, max: 1e6 });
-  const start = checkNumber(`${path}.startS`, o.startS, { min: 0, max: 1e7 });
-  checkNumber(`${path}.stopS`, o.stopS, { min: start, max: 1e7 });
-  checkInt(`${path}.flows`, o.flows, { min: 0, max: 1e9 });
+  const start = checkNumber(`${path}.startS`, o.startS, { min: 0, max: 9e6 });
+  checkNumber(`${path}.stopS`, o.stopS, { min: start, max: 9e6 });
+  // About 100 bytes of table per live entry and more per event in flight: 20 million flows are
+  // already several GiB on this 24 GiB machine.
+  checkInt(`${path}.flows`, o.flows, { min: 0, max: 20_000_000 });
   checkInt(`${path}.tupleSpace`, o.tupleSpace, { min: 0, max: 2 ** 29 });
   const base = checkInt(`${path}.tupleBase`, o.tupleBase, { min: 0, max: 2 ** 30 });
   if (base % 2 !== 0)

@@ -108,7 +108,10 @@ test('--resume completes an interrupted run with the same result', (t) => {
   t.is(readFileSync(join(part, 'results.csv'), 'utf8'), readFileSync(join(whole, 'results.csv'), 'utf8'));
   const other = cli('run', 'flush', '--out', part, '--resume', ...SMALL, '--seed', '2');
   t.is(other.code, 2);
-  t.regex(other.err, /resume = ".*": holds a run with other parameters/);
+  t.regex(
+    other.err,
+    /resume = ".*": holds another run \(\d+ task files of digest [0-9a-f]{12}, this run is [0-9a-f]{12}\)/,
+  );
 });
 
 test('list and presets --diff', (t) => {

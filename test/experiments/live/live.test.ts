@@ -210,7 +210,7 @@ test('compare refuses folders of different scenarios or parameters, and folders 
     instanceOf: ConfigError,
     message: 'sim-dir: params.entries = "60": must equal live-dir\'s (50): compare runs of the same scenario',
   });
-  await runScenario('capacity', { repeats: 1 }, 'sim', b, () => 'linux-6.18');
+  await runScenario('capacity', { repeats: 1 }, 'sim', b, () => 'linux-6.18', { force: true });
   t.throws(() => compareDirs(a, b), {
     instanceOf: ConfigError,
     message: /must hold the same scenario as live-dir \(flush, not capacity\)/,
