@@ -5,8 +5,8 @@
 //   package version); `--resume` takes only tasks of the same digest and refuses a folder that
 //   belongs to another run.
 // - A run into a folder that holds files refuses unless `--resume` or `--force`; `--force`
-//   removes what nfct-sim wrote there (the files its manifest lists, or, without one, the files a
-//   run writes) and nothing else.
+//   removes what nfct-sim wrote there (the files its manifest lists and the names a run writes)
+//   and nothing else.
 // - `manifest.json` is written last: every file with its size and sha256, the digest and
 //   `"status": "complete"`. `report`, `merge` and `compare` refuse folders without it.
 import { createHash } from 'node:crypto';
@@ -61,8 +61,9 @@ export function claimFolder(
   const present = filesBelow(dir);
   if (present.length === 0) return;
   if (o.force) {
-    const listed = readManifest(dir)?.files.map((f) => f.path);
-    for (const f of [...(listed ?? present.filter((p) => OWN.test(p))), MANIFEST])
+    // What the manifest lists, and anything else of the names a run writes (a torn task file).
+    const listed = readManifest(dir)?.files.map((f) => f.path) ?? [];
+    for (const f of new Set([...listed, ...present.filter((p) => OWN.test(p)), MANIFEST]))
       rmSync(join(dir, f), { force: true });
     return;
   }
@@ -93,10 +94,10 @@ function taskDigest(path: string): string | undefined {
   }
 }
 
-/** Writes manifest.json, listing every file of `dir` (this one last). */
+/** Writes manifest.json, listing every file nfct-sim wrote into `dir` (a user's own files are not its). */
 export function writeManifest(dir: string, kind: Manifest['kind'], digest: string): void {
   const files = filesBelow(dir)
-    .filter((p) => p !== MANIFEST && !p.endsWith('.tmp'))
+    .filter((p) => p !== MANIFEST && !p.endsWith('.tmp') && OWN.test(p))
     .map((p) => ({ path: p, bytes: statSync(join(dir, p)).size, sha256: sha256(join(dir, p)) }));
   const m: Manifest = { status: 'complete', kind, digest, files };
   writeAtomic(join(dir, MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
