@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../sim/index.js';
+import { dropState, ownState, recoverStale, saveState, startTime } from './recovery.js';
 
 const HELPER = fileURLToPath(new URL('./listener.py', import.meta.url));
 
@@ -46,6 +47,8 @@ export const kernelRelease = (): string => readFileSync('/proc/sys/kernel/osrele
 
 /** A network namespace of our own (loopback up, tracking on, test traffic dropped at input). */
 export class Namespace {
+  /** Told the pid of every helper process started in the namespace (for crash recovery). */
+  onHelper: (pid: number) => void = () => {};
   constructor(readonly name: string) {}
 
   /**
@@ -61,6 +64,7 @@ export class Namespace {
         { encoding: 'utf8', maxBuffer: 1 << 28 },
         (err, stdout) => (err ? reject(err) : resolve(stdout)),
       );
+      if (p.pid !== undefined) this.onHelper(p.pid);
       if (input !== undefined) p.stdin!.end(input);
     });
   }
@@ -98,11 +102,11 @@ export class Namespace {
 
   /** Starts the listener helper with the given options (see listener.py). */
   listen(args: string[]): Listener {
-    return new Listener(
-      spawn(IP(), ['netns', 'exec', this.name, tool('python3')!, HELPER, 'listen', ...args], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }),
-    );
+    const p = spawn(IP(), ['netns', 'exec', this.name, tool('python3')!, HELPER, 'listen', ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    if (p.pid !== undefined) this.onHelper(p.pid);
+    return new Listener(p);
   }
 }
 
@@ -174,8 +178,18 @@ export async function inNamespace<T>(
   body: (ns: Namespace) => Promise<T>,
   globals: Record<string, number> = {},
 ): Promise<T> {
+  for (const line of recoverStale(IP())) process.stderr.write(`nfct-sim: recovered after a killed run: ${line}\n`);
   const ns = new Namespace(`nfctsim-${process.pid}`);
   const guards: Guard[] = [];
+  // Written before anything on the host changes, so that a SIGKILL can be undone by the next start.
+  const state = ownState(ns.name);
+  saveState(state);
+  ns.onHelper = (pid) => {
+    const started = startTime(pid);
+    if (started === undefined) return; // already over
+    state.helpers.push({ pid, started });
+    saveState(state);
+  };
   const cleanup = (): void => {
     try {
       execFileSync(IP(), ['netns', 'del', ns.name], { stdio: 'ignore' });
@@ -183,6 +197,7 @@ export async function inNamespace<T>(
       /* already gone */
     }
     for (const g of guards.splice(0).reverse()) writeFileSync(g.path, g.old);
+    dropState(process.pid);
   };
   const onSignal = (): void => {
     cleanup();
@@ -193,7 +208,10 @@ export async function inNamespace<T>(
   try {
     for (const [name, value] of Object.entries(globals)) {
       const path = `/proc/sys/${name.replace(/\./g, '/')}`;
-      guards.push({ path, old: readFileSync(path, 'utf8') });
+      const old = readFileSync(path, 'utf8');
+      guards.push({ path, old });
+      state.sysctls.push({ path, old, wrote: `${value}\n` });
+      saveState(state);
       writeFileSync(path, `${value}\n`);
     }
     run([IP(), 'netns', 'add', ns.name]);
