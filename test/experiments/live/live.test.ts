@@ -5,10 +5,11 @@ import test from 'ava';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../../../sim/index.js';
-import { liveUnavailable } from '../../../experiments/live/host.js';
+import { liveUnavailable, tool } from '../../../experiments/live/host.js';
+import { STATE_DIR, recoverStale, startTime, type RunState } from '../../../experiments/live/recovery.js';
 import { flushSummary, flushRow } from '../../../experiments/live/flush.js';
 import { expiryRow } from '../../../experiments/live/expiry.js';
 import { exhaustionRow } from '../../../experiments/live/exhaustion.js';
@@ -312,5 +313,72 @@ const why = liveUnavailable([['conntrack', 'conntrack']]);
       () => 'host',
     );
     t.is(flush[0]!.destroys, 300, 'every DESTROY arrives: the listener is reliable');
+  },
+);
+
+const MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
+const netns = (): string[] =>
+  execFileSync(tool('ip')!, ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith('nfctsim-'));
+
+(why === undefined ? test.serial : test.skip)(
+  `kill -9 at ten points of a live exhaustion run: the next start restores nf_conntrack_max, deletes the namespace, ends the helpers${why ? ` (skipped: this machine ${why})` : ''}`,
+  async (t) => {
+    t.timeout(10 * 60_000);
+    const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
+    const before = { max: readFileSync(MAX, 'utf8') };
+    let lowered = 0;
+    // Fixed points from the start to the end of the run (the fill, the flush, the refill).
+    for (const ms of [150, 400, 700, 1000, 1500, 2000, 2600, 3300, 4200, 5500]) {
+      const out = mkdtempSync(join(tmpdir(), 'nfct-kill-'));
+      const p = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          cli,
+          'live',
+          'exhaustion',
+          '--max',
+          '300',
+          '--duration-s',
+          '3',
+          '--rate-hz',
+          '50',
+          '--delay-us',
+          '10000',
+          '--repeats',
+          '1',
+          '--out',
+          out,
+        ],
+        { stdio: 'ignore', cwd: new URL('../../..', import.meta.url).pathname },
+      );
+      await new Promise((r) => setTimeout(r, ms));
+      p.kill('SIGKILL');
+      await new Promise((r) => p.on('exit', r));
+      // What the killed runner had started (other test files may run live scenarios meanwhile,
+      // so the checks are about this runner's namespace and helpers).
+      const statePath = join(STATE_DIR, `${p.pid}.json`);
+      const left = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RunState) : undefined;
+      if (readFileSync(MAX, 'utf8') !== before.max) lowered++;
+      const recovered = recoverStale(tool('ip')!);
+      t.is(
+        readFileSync(MAX, 'utf8'),
+        before.max,
+        `nf_conntrack_max after a kill at ${ms} ms (${recovered.join('; ')})`,
+      );
+      t.false(netns().includes(`nfctsim-${p.pid}`), `namespace after a kill at ${ms} ms`);
+      // A helper whose parent died may need a moment to be reaped.
+      const alive = (): number[] =>
+        (left?.helpers ?? []).filter((h) => startTime(h.pid) === h.started).map((h) => h.pid);
+      for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      t.deepEqual(alive(), [], `helpers after a kill at ${ms} ms`);
+      t.false(existsSync(statePath), 'the state file is gone');
+    }
+    // Not vacuous: several kills came while the runner had lowered nf_conntrack_max.
+    t.true(lowered >= 3, `${lowered} of 10 kills left nf_conntrack_max lowered for the recovery to restore`);
   },
 );
