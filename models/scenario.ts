@@ -225,8 +225,15 @@ function notAPath(path: string, value: unknown, sc: object): ConfigError {
 
 function checkSameType(path: string, old: unknown, value: unknown): void {
   const kind = (x: unknown): string => (Array.isArray(x) ? 'array' : x === null ? 'null' : typeof x);
-  if (kind(old) !== kind(value))
-    throw new ConfigError(path, value, `must be a ${kind(old)} (like ${JSON.stringify(old)})`);
+  if (kind(old) !== kind(value)) {
+    const k = kind(old);
+    const like = JSON.stringify(old);
+    throw new ConfigError(
+      path,
+      value,
+      `must be ${/^[aeiou]/.test(k) ? 'an' : 'a'} ${k} (like ${like.length > 60 ? `${like.slice(0, 57)}...` : like})`,
+    );
+  }
 }
 
 /** One time-series sample. */
