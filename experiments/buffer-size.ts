@@ -6,9 +6,9 @@
 // 30 s UDP timeout, so NEW, UPDATE and DESTROY events all flow during the measured window
 // (WINDOW_START_S to the end of the load); conntrackd 1.4.8 with MaxGrowth equal to
 // NetlinkBufferSize (no growth) and no overrun resync, so the buffer alone decides.
-import { s as seconds, type Ctx, type Recorder } from '../sim/index.js';
+import { s as seconds, type Recorder } from '../sim/index.js';
 import type { ExperimentDef, PointSummary } from './lib/experiment.js';
-import { pm, pointLine, reliableConntrackd, scenario, workload } from './lib/common.js';
+import { pm, pointLine, readAt, reliableConntrackd, scenario, workload } from './lib/common.js';
 import { METRIC } from '../models/names.js';
 import type { ListenerModel } from '../models/listeners/types.js';
 
@@ -79,10 +79,13 @@ export const bufferSize: ExperimentDef = {
     const rec = run.world.sim.recorder;
     const l = run.world.listeners[0]!;
     const probe: { start?: Snapshot } = {};
-    run.world.sim.spawn('probe/window', {
-      init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'start' }, seconds(WINDOW_START_S)),
-      receive: () => void (probe.start = snapshot(rec, l, run.world.kernel.view.stats.drop)),
-    });
+    readAt(run, 'window', [
+      {
+        atNs: seconds(WINDOW_START_S),
+        kind: 'start',
+        read: () => void (probe.start = snapshot(rec, l, run.world.kernel.view.stats.drop)),
+      },
+    ]);
     return probe;
   },
   measure(run, point, probe) {

@@ -1,7 +1,7 @@
 // 6. eras: one workload across every preset, one comparison table and plot.
 import { analyseListener } from '../models/listeners/analysis.js';
 import type { ExperimentDef } from './lib/experiment.js';
-import { s as seconds, type Ctx } from '../sim/index.js';
+import { s as seconds } from '../sim/index.js';
 import {
   conntrackE,
   listenerCostUs,
@@ -9,6 +9,7 @@ import {
   messagesSent,
   pm,
   pointLine,
+  readAt,
   reliableConntrackd,
   scenario,
   workload,
@@ -55,14 +56,17 @@ export const eras: ExperimentDef = {
   prepare(run, point) {
     const rec = run.world.sim.recorder;
     const probe: { expired?: number; failures?: number; sent?: number } = {};
-    run.world.sim.spawn('probe/flush', {
-      init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'read' }, seconds(point.scenario.config.actions[0]!.atS) - 1),
-      receive: () => {
-        probe.expired = rec.total(METRIC.expired);
-        probe.failures = rec.total(METRIC.destroyFailures);
-        probe.sent = messagesSent(rec);
+    readAt(run, 'flush', [
+      {
+        atNs: seconds(point.scenario.config.actions[0]!.atS) - 1,
+        kind: 'read',
+        read: () => {
+          probe.expired = rec.total(METRIC.expired);
+          probe.failures = rec.total(METRIC.destroyFailures);
+          probe.sent = messagesSent(rec);
+        },
       },
-    });
+    ]);
     return probe;
   },
   measure(run, point, probe) {

@@ -1,8 +1,18 @@
 // 8. failover: conntrackd sync mode; ghost and missing entries on the backup after failover.
 import { DEFAULT_CONNTRACKD } from '../models/listeners/config.js';
 import type { ExperimentDef } from './lib/experiment.js';
-import { s as seconds, type Ctx } from '../sim/index.js';
-import { listenerCostUs, listenerLoad, messagesSent, pm, pointLine, reader, scenario, workload } from './lib/common.js';
+import { s as seconds } from '../sim/index.js';
+import {
+  listenerCostUs,
+  listenerLoad,
+  messagesSent,
+  pm,
+  pointLine,
+  readAt,
+  reader,
+  scenario,
+  workload,
+} from './lib/common.js';
 
 // Design (docs/experiments/failover.md): bursts of 1 s every 3 s; the failover lands at one of
 // three phases of the cycle (mid-burst, end of burst, mid-pause) after the load has run past the
@@ -64,14 +74,17 @@ export const failover: ExperimentDef = {
     // The kernel's table at the failover instant (this probe runs right after the failover).
     const v = run.world.kernel.view;
     const at: { live?: number; hashed?: number; sent?: number } = {};
-    run.world.sim.spawn('probe/failover', {
-      init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'look' }, seconds(point.scenario.config.actions[0]!.atS)),
-      receive: () => {
-        at.live = v.liveEntries(true).length;
-        at.hashed = v.hashedCount();
-        at.sent = messagesSent(run.world.sim.recorder);
+    readAt(run, 'failover', [
+      {
+        atNs: seconds(point.scenario.config.actions[0]!.atS),
+        kind: 'look',
+        read: () => {
+          at.live = v.liveEntries(true).length;
+          at.hashed = v.hashedCount();
+          at.sent = messagesSent(run.world.sim.recorder);
+        },
       },
-    });
+    ]);
     return at;
   },
   measure(run, point, probe) {

@@ -6,9 +6,9 @@
 // the warm-up (the first expiries, 30 s, plus 5 s) and the flush. In 2.6.31 every timer of one
 // jiffy fires at one instant, so rate/HZ expiries per tick meet the 7 events the 2009 buffer
 // holds; the sweep moves the rate, HZ, the listener's cost and how a tick's timers are spread.
-import { kmQuantile, s as seconds, type Ctx, type Recorder } from '../sim/index.js';
+import { kmQuantile, s as seconds, type Recorder } from '../sim/index.js';
 import type { ExperimentDef, PointSummary } from './lib/experiment.js';
-import { pm, pointLine, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import { pm, pointLine, readAt, reliableConntrackd, scenario, seriesPlot, workload } from './lib/common.js';
 import { METRIC } from '../models/names.js';
 
 const UDP_TIMEOUT_S = 30;
@@ -78,14 +78,10 @@ export const seedStress: ExperimentDef = {
     const flushS = point.scenario.config.actions[0]!.atS;
     const rec = run.world.sim.recorder;
     const probe: { start?: Totals; end?: Totals } = {};
-    run.world.sim.spawn('probe/window', {
-      init: (ctx: Ctx) => {
-        ctx.send(ctx.self, { kind: 'start' }, seconds(WARMUP_S));
-        ctx.send(ctx.self, { kind: 'end' }, seconds(flushS) - 1);
-      },
-      receive: (m: { kind: string }) =>
-        void (m.kind === 'start' ? (probe.start = totals(rec)) : (probe.end = totals(rec))),
-    });
+    readAt(run, 'window', [
+      { atNs: seconds(WARMUP_S), kind: 'start', read: () => void (probe.start = totals(rec)) },
+      { atNs: seconds(flushS) - 1, kind: 'end', read: () => void (probe.end = totals(rec)) },
+    ]);
     return probe;
   },
   measure(run, point, probe) {

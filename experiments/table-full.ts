@@ -3,9 +3,9 @@
 // listener's load is 150 messages/s × its cost; the figures come from the window after a warm-up
 // (the first expiries and the first gc cycles), and an outage still running at the end of the run
 // is reported as "at least".
-import { s as seconds, type Ctx } from '../sim/index.js';
+import { s as seconds } from '../sim/index.js';
 import type { ExperimentDef } from './lib/experiment.js';
-import { pm, pointLine, reliableConntrackd, scenario, workload, seriesPlot } from './lib/common.js';
+import { pm, pointLine, readAt, reliableConntrackd, scenario, seriesPlot, workload } from './lib/common.js';
 import { METRIC } from '../models/names.js';
 
 /** Entries expire from 30 s and the 6.x gc worker runs at most 60 s apart: the start-up transient. */
@@ -48,10 +48,13 @@ export const tableFull: ExperimentDef = {
   prepare(run) {
     const rec = run.world.sim.recorder;
     const probe: { start?: Totals } = {};
-    run.world.sim.spawn('probe/warmup', {
-      init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'cut' }, seconds(WARMUP_S)),
-      receive: () => void (probe.start = Object.fromEntries(COUNTED.map((m) => [m, rec.total(m)])) as Totals),
-    });
+    readAt(run, 'warmup', [
+      {
+        atNs: seconds(WARMUP_S),
+        kind: 'cut',
+        read: () => void (probe.start = Object.fromEntries(COUNTED.map((m) => [m, rec.total(m)])) as Totals),
+      },
+    ]);
     return probe;
   },
   measure(run, point, probe) {

@@ -6,10 +6,10 @@ import {
   type ConntrackdConfig,
   type ListenerConfig,
 } from '../../models/listeners/config.js';
-import type { ScenarioConfig } from '../../models/scenario.js';
+import type { ScenarioConfig, ScenarioRun } from '../../models/scenario.js';
 import { DEFAULT_WORKLOAD, type WorkloadConfig } from '../../models/workloads/flows.js';
 import type { PointSummary, Row } from './experiment.js';
-import type { Recorder } from '../../sim/index.js';
+import type { Ctx, Recorder } from '../../sim/index.js';
 import { METRIC } from '../../models/names.js';
 
 export const reader = (costUs: number, wakeupUs = 50) => ({
@@ -100,6 +100,23 @@ export function listenerLoad(messages: number, seconds: number, costUs: number):
 export function listenerCostUs(sc: ScenarioConfig, i = 0): number {
   const c = sc.listeners[i]!.reader.costUs;
   return c.kind === 'constant' ? c.us : NaN;
+}
+
+/**
+ * Readings of a run at given instants: a probe actor `probe/<name>` that calls each `read` at
+ * its time (ns), in the order given, with the message kind given (kinds enter the fingerprint).
+ */
+export function readAt(
+  run: ScenarioRun,
+  name: string,
+  readings: readonly { atNs: number; kind: string; read: () => void }[],
+): void {
+  run.world.sim.spawn(`probe/${name}`, {
+    init: (ctx: Ctx) => {
+      for (const r of readings) ctx.send(ctx.self, { kind: r.kind }, r.atNs);
+    },
+    receive: (m: { kind: string }) => readings.find((r) => r.kind === m.kind)!.read(),
+  });
 }
 
 /** Label of a point, as `a=1, b=2`. */
