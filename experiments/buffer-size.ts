@@ -8,7 +8,17 @@
 // NetlinkBufferSize (no growth) and no overrun resync, so the buffer alone decides.
 import { s as seconds, type Recorder } from '../sim/index.js';
 import type { ExperimentDef, PointSummary } from './lib/experiment.js';
-import { pm, pointLine, readAt, reliableConntrackd, scenario, workload } from './lib/common.js';
+import {
+  listenerCostUs,
+  listenerLoad,
+  messagesSent,
+  pm,
+  pointLine,
+  readAt,
+  reliableConntrackd,
+  scenario,
+  workload,
+} from './lib/common.js';
 import { METRIC } from '../models/names.js';
 import type { ListenerModel } from '../models/listeners/types.js';
 
@@ -28,14 +38,7 @@ interface Snapshot {
   destroys: number;
 }
 const snapshot = (rec: Recorder, l: ListenerModel, drops: number): Snapshot => ({
-  // Broadcasts that went out (a refused reliable attempt is retried, so it is not counted).
-  sent:
-    rec.total(METRIC.newAttempts) +
-    rec.total(METRIC.updateAttempts) +
-    rec.total(METRIC.destroyAttempts) -
-    rec.total(METRIC.newFailures) -
-    rec.total(METRIC.updateFailures) -
-    rec.total(METRIC.destroyFailures),
+  sent: messagesSent(rec),
   received: l.stats.received.new + l.stats.received.update + l.stats.received.destroy,
   drops,
   destroys: rec.total(METRIC.destroyAttempts),
@@ -97,7 +100,6 @@ export const bufferSize: ExperimentDef = {
     const got = end.received - start.received;
     const steady = run.series.filter((x) => x.tS >= WINDOW_START_S);
     const sc = point.scenario.config;
-    const cost = sc.listeners[0]!.reader.costUs;
     const rate = sc.workloads[0]!.rateHz;
     return {
       destroys_in_window: end.destroys - start.destroys,
@@ -106,7 +108,7 @@ export const bufferSize: ExperimentDef = {
       // Messages still queued at the end are not lost: at most one buffer's worth.
       events_lost: Math.max(0, sent - got - l.socket.queueLength),
       loss_fraction: sent ? Math.max(0, sent - got - l.socket.queueLength) / sent : 0,
-      listener_load: cost.kind === 'constant' ? (sent / (sc.durationS - WINDOW_START_S)) * cost.us * 1e-6 : NaN,
+      listener_load: listenerLoad(sent, sc.durationS - WINDOW_START_S, listenerCostUs(sc)),
       drops_at_socket: l.socket.drops,
       parked_peak: Math.max(0, ...steady.map((x) => x.parked)),
       // Parked against the live entries of the load (rate × timeout), not against all flows.

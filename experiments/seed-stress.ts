@@ -8,7 +8,16 @@
 // holds; the sweep moves the rate, HZ, the listener's cost and how a tick's timers are spread.
 import { kmQuantile, s as seconds, type Recorder } from '../sim/index.js';
 import type { ExperimentDef, PointSummary } from './lib/experiment.js';
-import { pm, pointLine, readAt, reliableConntrackd, scenario, seriesPlot, workload } from './lib/common.js';
+import {
+  listenerCostUs,
+  pm,
+  pointLine,
+  readAt,
+  reliableConntrackd,
+  scenario,
+  seriesPlot,
+  workload,
+} from './lib/common.js';
 import { METRIC } from '../models/names.js';
 
 const UDP_TIMEOUT_S = 30;
@@ -94,8 +103,6 @@ export const seedStress: ExperimentDef = {
     const steady = run.series.filter((x) => x.tS >= WARMUP_S && x.tS < flushS);
     const after = run.series.filter((x) => x.tS >= flushS);
     const drained = after.find((x, i) => i > 0 && x.parked === 0);
-    const reader = sc.config.listeners[0]!.reader.costUs;
-    const costUs = reader.kind === 'constant' ? reader.us : NaN;
     const offered = diff(METRIC.newAttempts) + diff(METRIC.updateAttempts) + diff(METRIC.destroyAttempts);
     const rec = run.world.sim.recorder;
     return {
@@ -103,7 +110,7 @@ export const seedStress: ExperimentDef = {
       expiries_per_tick: windowS > 0 ? diff(METRIC.expired) / (windowS * sc.kernel.hz) : 0,
       destroy_failures_in_window: diff(METRIC.destroyFailures),
       // Messages offered per second against what a reader of that cost can take (1e6 / cost).
-      listener_load: windowS > 0 ? offered / windowS / (1e6 / costUs) : 0,
+      listener_load: windowS > 0 ? offered / windowS / (1e6 / listenerCostUs(sc.config)) : 0,
       parked_peak_steady: Math.max(0, ...steady.map((x) => x.parked)),
       parked_mean_steady: steady.reduce((a, x) => a + x.parked, 0) / Math.max(1, steady.length),
       // New flows refused for a full table before the flush: another mechanism than parking alone.

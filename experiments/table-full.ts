@@ -5,7 +5,16 @@
 // is reported as "at least".
 import { s as seconds } from '../sim/index.js';
 import type { ExperimentDef } from './lib/experiment.js';
-import { pm, pointLine, readAt, reliableConntrackd, scenario, seriesPlot, workload } from './lib/common.js';
+import {
+  listenerCostUs,
+  pm,
+  pointLine,
+  readAt,
+  reliableConntrackd,
+  scenario,
+  seriesPlot,
+  workload,
+} from './lib/common.js';
 import { METRIC } from '../models/names.js';
 
 /** Entries expire from 30 s and the 6.x gc worker runs at most 60 s apart: the start-up transient. */
@@ -70,9 +79,8 @@ export const tableFull: ExperimentDef = {
     const flows = diff(METRIC.flows);
     const attempts = diff(METRIC.earlyDropAttempts);
     const failed = diff(METRIC.tableFullDrops);
-    const cost = point.scenario.config.listeners[0]!.reader.costUs;
     return {
-      listener_load: cost.kind === 'constant' ? (RATE_HZ * EVENTS_PER_FLOW * cost.us) / 1e6 : NaN,
+      listener_load: (RATE_HZ * EVENTS_PER_FLOW * listenerCostUs(point.scenario.config)) / 1e6,
       expired_in_window: diff(METRIC.expired),
       flows_in_window: flows,
       drop_fraction: flows ? failed / flows : 0,
