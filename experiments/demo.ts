@@ -1,7 +1,7 @@
 // The built-in demo: M/M/1/K replications through the engine, compared with the closed form.
 // It shows the engine's contract end to end (streams, warm-up cut, replications on worker
 // threads, confidence intervals) and is what `npm start` runs until the netfilter suite lands.
-import { confidenceInterval, planTasks, sweep, type RunnerRef } from '../sim/index.js';
+import { confidenceInterval, planTasks, siblingModule, sweep, type RunnerRef } from '../sim/index.js';
 import { runTasks } from '../sim/replicate.js';
 import { mm1kTheory, type Mm1kResult } from '../models/queueing/mm1k.js';
 
@@ -12,7 +12,7 @@ export interface DemoOptions {
 }
 
 const runner: RunnerRef = {
-  module: new URL('../models/queueing/mm1k.ts', import.meta.url).href,
+  module: siblingModule(import.meta.url, '../models/queueing/mm1k'),
   exportName: 'runMm1k',
 };
 

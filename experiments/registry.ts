@@ -1,4 +1,5 @@
 // Every experiment, by name (the order of `nfct-sim list`).
+import { siblingModule } from '../sim/index.js';
 import type { ExperimentDef, Registry } from './lib/experiment.js';
 import { seedStress } from './seed-stress.js';
 import { flush } from './flush.js';
@@ -9,6 +10,7 @@ import { eras } from './eras.js';
 import { bufferSize } from './buffer-size.js';
 import { failover } from './failover.js';
 
+/** The built-in studies by name (the order of `nfct-sim list`). */
 export const EXPERIMENTS: Record<string, ExperimentDef> = {
   [seedStress.name]: seedStress,
   [flush.name]: flush,
@@ -23,5 +25,5 @@ export const EXPERIMENTS: Record<string, ExperimentDef> = {
 /** The built-in studies and the worker module that runs their tasks (experiments/task.ts). */
 export const REGISTRY: Registry = {
   experiments: EXPERIMENTS,
-  worker: { module: new URL('./task.ts', import.meta.url).href, exportName: 'runTask' },
+  worker: { module: siblingModule(import.meta.url, './task'), exportName: 'runTask' },
 };

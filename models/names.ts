@@ -41,4 +41,5 @@ export const METRIC = {
   syncGhosts: 'sync.ghosts',
   syncMissing: 'sync.missing',
 } as const;
+/** A metric name of {@link METRIC}. */
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -79,8 +79,10 @@ const SCENARIOS: Record<string, { description: string; scenario: ScenarioConfig 
 
 const FROZEN = freeze(SCENARIOS, true);
 
+/** Names of the built-in scenarios of `nfct-sim trace` and `nfct-sim fixture`. */
 export const SCENARIO_NAMES: readonly string[] = Object.keys(FROZEN);
 
+/** The built-in scenario `name` with its one-line description; a ConfigError lists the names. */
 export function namedScenario(name: string): { description: string; scenario: ScenarioConfig } {
   const s = FROZEN[name];
   if (s === undefined)

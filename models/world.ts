@@ -29,6 +29,7 @@ export interface WorldConfig {
   readonly listeners: readonly ListenerConfig[];
 }
 
+/** A built world: the simulation, the kernel, the netlink family and the listener processes. */
 export interface World {
   readonly sim: Simulation;
   readonly kernel: KernelModel;

@@ -21,6 +21,7 @@ export {
   parseShard,
   planTasks,
   selectShard,
+  siblingModule,
   sweep,
   type RunnerRef,
   type Shard,

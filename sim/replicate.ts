@@ -43,6 +43,16 @@ export interface RunnerRef {
   readonly exportName: string;
 }
 
+/**
+ * The URL of module `rel` (given without extension, e.g. `'./task'`) next to the module whose
+ * `import.meta.url` is `base`, with that module's own extension: `.ts` when it runs from source
+ * under tsx, `.js` when it runs compiled (an installed package). For {@link RunnerRef.module}.
+ */
+export function siblingModule(base: string, rel: string): string {
+  const ext = /\.[cm]?ts$/.test(new URL(base).pathname) ? '.ts' : '.js';
+  return new URL(`${rel}${ext}`, base).href;
+}
+
 /** A shard: the `k`-th of `n` slices (1-based). */
 export interface Shard {
   readonly k: number;

@@ -15,9 +15,9 @@ function files(dir: string): string[] {
   });
 }
 
-test('no import cycle in sim, models and experiments, type imports included', async (t) => {
+test('no import cycle in api, sim, models and experiments, type imports included', async (t) => {
   const graph = await madge(
-    ['sim', 'models', 'experiments'].map((d) => join(ROOT, d)),
+    ['api', 'sim', 'models', 'experiments'].map((d) => join(ROOT, d)),
     {
       baseDir: ROOT,
       fileExtensions: ['ts'],
@@ -34,6 +34,13 @@ test('sim/ never imports models/ or experiments/', (t) => {
   for (const f of files('sim')) {
     const src = readFileSync(join(ROOT, f), 'utf8');
     t.notRegex(src, /from '\.\.\/(models|experiments)\//, f);
+  }
+});
+
+test('the public API (api/) is a leaf: nothing inside the project imports it', (t) => {
+  for (const f of [...files('sim'), ...files('models'), ...files('experiments')]) {
+    const src = readFileSync(join(ROOT, f), 'utf8');
+    t.notRegex(src, /from '(\.\.\/)+api\//, f);
   }
 });
 

@@ -61,12 +61,16 @@ export interface PointSummary {
   readonly missing: readonly string[];
 }
 
+/** A study: a base scenario swept along axes, what to measure per run and how to answer. */
 export interface ExperimentDef {
   readonly name: string;
   /** The question, one line. */
   readonly question: string;
+  /** The scenario every point starts from (`quick`: the reduced variant). */
   base(quick: boolean): ScenarioConfig;
+  /** The sweep: points are the cartesian product of the axes. */
   axes(quick: boolean): Axis[];
+  /** Replications per point when `--runs` is not given. */
   runs(quick: boolean): number;
   /** What must have happened at each point for its figures to mean anything (default: nothing). */
   sanity?(quick: boolean): SanityCheck[];

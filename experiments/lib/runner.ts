@@ -22,6 +22,7 @@ import type { ExperimentDef, Point, PointSummary, Registry, Row, TaskInput, Task
 import { columnsOf, renderSvg, toCsv, writeAtomic } from './output.js';
 import { claimFolder, digestOf, requireComplete, writeManifest } from './folder.js';
 
+/** Options of {@link runExperiment} (the `nfct-sim run` flags). */
 export interface RunOptions {
   readonly seed: number;
   readonly runs?: number;
@@ -35,6 +36,7 @@ export interface RunOptions {
   readonly resume: boolean;
   /** Replace what an earlier run wrote into `out` (otherwise a folder holding files is refused). */
   readonly force?: boolean;
+  /** Called after each task finishes (done, total) — for a progress bar. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,12 +85,20 @@ export function planRun(
   return { exp, base, points: configs.map((c) => ({ scenario: parseScenario(c.config), label: c.label })) };
 }
 
+/** This package's folder: from source it is two levels up, from dist/ three. */
+const PACKAGE_ROOT = (() => {
+  for (const up of ['../..', '../../..']) {
+    const dir = new URL(`${up}/`, import.meta.url);
+    if (existsSync(new URL('package.json', dir))) return dir;
+  }
+  throw new Error('nfct-sim: package.json not found above experiments/lib');
+})();
+
+/** The commit of a git checkout of nfct-sim; 'unknown' when installed as a package (no .git of its own). */
 function gitCommit(): string {
+  if (!existsSync(new URL('.git', PACKAGE_ROOT))) return 'unknown';
   try {
-    return execSync('git rev-parse HEAD', {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      cwd: new URL('../..', import.meta.url),
-    })
+    return execSync('git rev-parse HEAD', { stdio: ['ignore', 'pipe', 'ignore'], cwd: PACKAGE_ROOT })
       .toString()
       .trim();
   } catch {
@@ -97,8 +107,7 @@ function gitCommit(): string {
 }
 
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
+  return (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }).version;
 }
 
 /** Runs (one shard of) an experiment of the registry into `opts.out`; returns the summary lines. */

@@ -51,6 +51,7 @@ export const BITS_E1: EventBits = {
 
 /** Netlink multicast groups of NETLINK_NETFILTER (enum nfnetlink_groups). */
 export const GROUP = { NEW: 1, UPDATE: 2, DESTROY: 3 } as const;
+/** Netlink multicast group: 1 NFNLGRP_CONNTRACK_NEW, 2 _UPDATE, 3 _DESTROY. */
 export type Group = 1 | 2 | 3;
 
 /** nlmsg flags of a NEW message. */

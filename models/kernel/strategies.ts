@@ -144,7 +144,10 @@ export interface EraModel {
   readonly expiry: 'timer' | 'gc';
   /** Values of net.netfilter.nf_conntrack_events that exist (2 = auto from 5.19). */
   readonly eventsSysctlValues: readonly (0 | 1 | 2)[];
+  /** Builds the era's event cache for a kernel. */
   createCache(core: KernelCore): EventCache;
+  /** Builds the era's DESTROY redelivery for a kernel. */
   createRedelivery(core: KernelCore): Redelivery;
+  /** Builds the era's expiry (timers or gc) for a kernel. */
   createExpiry(core: KernelCore): Expiry;
 }

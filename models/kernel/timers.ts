@@ -6,6 +6,7 @@ import { SlotTimers } from '../../sim/slot-timers.js';
 import type { KernelConfig } from './config.js';
 import { jiffiesToNs, nsToJiffies, wheelBucketExpiry } from './jiffies.js';
 
+/** The kernel's clock in jiffies and each entry's one kernel timer (expiry or retry). */
 export class KernelTime {
   private readonly timers = new SlotTimers(1024);
   private tick!: Timer;
@@ -17,6 +18,7 @@ export class KernelTime {
     private readonly ctx: () => Ctx,
   ) {}
 
+  /** Binds the clock to the kernel actor's context (once, at the kernel's init). */
   init(ctx: Ctx): void {
     this.latencyRng = ctx.stream('latency');
     this.tick = ctx.timer({ kind: 'timers' });
@@ -63,6 +65,7 @@ export class KernelTime {
     return this.timers.cancel(slot);
   }
 
+  /** True if the entry has a timer armed. */
   pending(slot: number): boolean {
     return this.timers.pending(slot);
   }

@@ -4,12 +4,14 @@
 // asked for, since it grows with every conntrack ever created.
 import type { Truth } from './types.js';
 
+/** Ground truth of every conntrack lifetime, for invariants and analysis (empty when off). */
 export class TruthLog {
   /** Lifetimes by serial (empty when disabled). */
   readonly records = new Map<number, Truth>();
 
   constructor(private readonly enabled: boolean) {}
 
+  /** A conntrack was allocated. */
   allocated(serial: number, tuple: number, now: number, events: boolean): void {
     if (!this.enabled) return;
     this.records.set(serial, {
@@ -24,6 +26,7 @@ export class TruthLog {
     });
   }
 
+  /** It entered the hash table. */
   confirmed(serial: number, now: number): void {
     const tr = this.records.get(serial);
     if (!tr) return;
@@ -31,6 +34,7 @@ export class TruthLog {
     tr.confirmed = true;
   }
 
+  /** Its NEW was delivered (E0: sent). */
   newSent(serial: number): void {
     const tr = this.records.get(serial);
     if (tr) tr.newSent = true;
@@ -54,6 +58,7 @@ export class TruthLog {
     return tr && tr.firstFail >= 0 ? now - tr.firstFail : -1;
   }
 
+  /** It was freed. */
   freed(serial: number, now: number): void {
     const tr = this.records.get(serial);
     if (tr) tr.freed = now;

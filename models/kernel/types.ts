@@ -28,6 +28,7 @@ export type AdminMsg =
 
 /** The sysctls a scenario may change while it runs. */
 export const SYSCTL_NAMES = ['max', 'eventsSysctl', 'retryTimeoutS', 'udpTimeoutS'] as const;
+/** A sysctl a scenario action may change (`max` is nf_conntrack_max). */
 export type SysctlName = (typeof SYSCTL_NAMES)[number];
 
 /** Messages the kernel sends itself (timers, work items, deferred steps). */
@@ -49,6 +50,7 @@ export type KernelMsg = PacketMsg | AdminMsg | InternalMsg;
 
 /** Types of an entry's kernel timer (it has at most one pending at a time): expiry or retry. */
 export const TIMER_EXPIRE = 0;
+/** Timer type of an entry's DESTROY retry (2.6.31's retry timer, or a design's own). */
 export const TIMER_RETRY = 1;
 
 /** `conntrack -S` counters (search_restart is not modelled and stays 0). */
@@ -71,6 +73,7 @@ export interface KernelView {
   parkedSlots(): number[][];
   /** Entries linked in the hash table. */
   hashedCount(): number;
+  /** Entries allocated but not yet confirmed (not in the hash table). */
   unconfirmedCount(): number;
   /** Slot of the live (hashed) entry whose original or reply tuple is `tuple`, or -1. */
   find(tuple: number): number;

@@ -89,6 +89,7 @@ export interface RawListenerConfig {
   readonly reader: ReaderConfig;
 }
 
+/** A listener process of a scenario, by `kind`. */
 export type ListenerConfig = ConntrackEConfig | ConntrackdConfig | RawListenerConfig;
 
 /** Draws one duration in ns. */
@@ -193,6 +194,7 @@ export const DEFAULT_READER: ReaderConfig = {
   slowdown: 1,
 };
 
+/** `conntrack -E` 1.4.7 with default options, all groups: a base to spread and override. */
 export const DEFAULT_CONNTRACK_E: ConntrackEConfig = {
   kind: 'conntrack-e',
   version: '1.4.8',
@@ -201,6 +203,7 @@ export const DEFAULT_CONNTRACK_E: ConntrackEConfig = {
   reader: DEFAULT_READER,
 };
 
+/** conntrackd in stats mode with its shipped defaults: a base to spread and override. */
 export const DEFAULT_CONNTRACKD: ConntrackdConfig = {
   kind: 'conntrackd',
   version: '1.4.8',

@@ -12,6 +12,7 @@ export interface Truesize {
   readonly destroyUdp: number;
 }
 
+/** The kernel's netlink side: buffer limits (rmem_default/rmem_max), skb truesize, admission rule. */
 export interface NetlinkKernelConfig {
   /** Broadcast admission: A = check before charging (≤ 6.15), B = charge then check with the empty-queue exemption (6.16+). */
   readonly admission: 'A' | 'B';

@@ -15,6 +15,7 @@ export type Lifetime =
   | { readonly kind: 'pareto'; readonly alpha: number; readonly minS: number }
   | { readonly kind: 'lognormal'; readonly mu: number; readonly sigma: number };
 
+/** A flow generator: how flows arrive, which tuples they use and what packets each sends. */
 export interface WorkloadConfig {
   readonly kind: 'udp' | 'tcp';
   readonly arrivals: 'constant' | 'poisson' | 'onoff';
@@ -44,6 +45,7 @@ export interface WorkloadConfig {
   readonly tcpClose: 'fin' | 'rst' | 'none';
 }
 
+/** Poisson UDP request/reply flows at 1000/s for 10 s: a base to spread and override. */
 export const DEFAULT_WORKLOAD: WorkloadConfig = {
   kind: 'udp',
   arrivals: 'poisson',

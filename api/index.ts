@@ -1,0 +1,105 @@
+/**
+ * nfct-sim's model and scenario API, the package's main entry point (`import … from 'nfct-sim'`).
+ * The engine it runs on is the other entry point, `nfct-sim/sim`.
+ *
+ * - Scenarios: a preset of kernel behaviour plus listeners, workloads and actions
+ *   ({@link ScenarioConfig}); {@link parseScenario} checks one, {@link simulate} runs one
+ *   replication and summarises it, {@link buildScenario} gives the world to probe by hand.
+ * - Sweeps with replications: an {@link ExperimentDef} (a base scenario, axes, what to measure,
+ *   how to answer) run by {@link runExperiment} into a results folder (params.json,
+ *   results.csv, summary.csv, plots, summary.md, manifest.json), on worker threads, byte-identical
+ *   for any number of them. The built-in studies are {@link EXPERIMENTS}.
+ * - Outputs: {@link toCsv}, {@link renderSvg}, {@link writeAtomic}; fixtures of what listeners
+ *   receive: {@link fixtureScenario}, {@link traceScenario}.
+ * - Designs of your own: {@link registerEra} with a {@link Redelivery} built on
+ *   {@link BaseRedelivery} (docs/architecture.md#adding-an-era).
+ *
+ * Everything not exported here is internal and may change without notice. Examples written only
+ * against this API: docs/examples/.
+ * @module
+ */
+export { PRESET_NAMES, preset, type KernelPreset } from '../models/presets.js';
+export {
+  buildScenario,
+  parseScenario,
+  resolveScenario,
+  setScenarioPath,
+  type ActionConfig,
+  type Sample,
+  type Scenario,
+  type ScenarioConfig,
+  type ScenarioRun,
+} from '../models/scenario.js';
+export { SCENARIO_NAMES, namedScenario } from '../models/scenarios.js';
+export { simulate, type ListenerSummary, type RunSummary, type SimulateOptions } from './simulate.js';
+export { METRIC, type MetricName } from '../models/names.js';
+export type { World } from '../models/world.js';
+export {
+  SYSCTL_NAMES,
+  type CtStats,
+  type KernelModel,
+  type KernelView,
+  type SysctlName,
+  type Truth,
+} from '../models/kernel/types.js';
+export type { ListenerStats, ListenerModel } from '../models/listeners/types.js';
+export type { CtEvent, EventBits, EventSink, Group } from '../models/kernel/events.js';
+
+export type {
+  Era,
+  EarlyDrop,
+  GcGeneration,
+  KernelConfig,
+  Latency,
+  TcpTimeouts,
+  Timeouts,
+} from '../models/kernel/config.js';
+export type { NetlinkKernelConfig, Truesize } from '../models/netlink/config.js';
+export {
+  DEFAULT_CONNTRACK_E,
+  DEFAULT_CONNTRACKD,
+  DEFAULT_READER,
+  type ConntrackEConfig,
+  type ConntrackdConfig,
+  type CostUs,
+  type ListenerConfig,
+  type RawListenerConfig,
+  type ReaderConfig,
+  type SyncConfig,
+} from '../models/listeners/config.js';
+export { DEFAULT_WORKLOAD, type Lifetime, type WorkloadConfig } from '../models/workloads/flows.js';
+
+export { EXPERIMENTS, REGISTRY } from '../experiments/registry.js';
+export { mergeRuns, runExperiment, type RunOptions } from '../experiments/lib/runner.js';
+export { taskRunner } from '../experiments/lib/run-task.js';
+export type {
+  Axis,
+  ExperimentDef,
+  Plot,
+  Point,
+  PointSummary,
+  Registry,
+  Row,
+  SanityCheck,
+  TaskInput,
+  TaskOutput,
+} from '../experiments/lib/experiment.js';
+export { columnsOf, renderSvg, toCsv, writeAtomic } from '../experiments/lib/output.js';
+export { fixtureScenario, traceScenario, type FixtureLine } from '../experiments/fixture.js';
+
+export { eraModel, eraNames, registerEra } from '../models/kernel/eras.js';
+export { SlotList } from '../models/kernel/table.js';
+export { TIMER_EXPIRE, TIMER_RETRY } from '../models/kernel/types.js';
+export { msecsToJiffies } from '../models/kernel/jiffies.js';
+export type {
+  EraModel,
+  EventCache,
+  Expiry,
+  KernelCore,
+  KernelCounter,
+  Redelivery,
+} from '../models/kernel/strategies.js';
+export type { CtTable } from '../models/kernel/table.js';
+export type { KernelTime } from '../models/kernel/timers.js';
+export type { TruthLog } from '../models/kernel/truth.js';
+export { BaseRedelivery } from '../models/kernel/redelivery/redelivery.js';
