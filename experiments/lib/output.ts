@@ -9,7 +9,7 @@ import { ConfigError } from '../../sim/index.js';
 import type { Row } from './experiment.js';
 
 /** Writes `content` to `path` atomically (tmp file + rename). */
-export function writeAtomic(path: string, content: string): void {
+export function writeAtomic(path: string, content: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, content);

@@ -54,6 +54,9 @@ export function simulatedCapacity(
       portid: 0,
       serial: i,
       sentAt: 0,
+      status: 8,
+      timeoutS: 30,
+      tcpState: 0,
     };
     if (!s.deliver(ev, ctx)) break;
     held++;

@@ -88,6 +88,7 @@ def main():
     ap.add_argument('--no-enobufs', action='store_true')
     ap.add_argument('--delay-us', type=int, default=0, help='processing time per message (busy-waited)')
     ap.add_argument('--hold', action='store_true')
+    ap.add_argument('--raw', action='store_true', help='add each message as hex')
     a = ap.parse_args()
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     if a.rcvbuf:
@@ -128,7 +129,10 @@ def main():
         while off + 16 <= len(data):
             ln, typ, flags, _seq, pid = struct.unpack_from('IHHII', data, off)
             kind = {0: 'new' if flags & 0x600 else 'update', 2: 'destroy'}.get(typ & 0xFF, 'other')
-            emit({'kind': 'msg', 't_ns': t, 'type': kind, 'flags': flags, 'len': ln, 'portid': pid, **parse(data[off:off + ln])})
+            line = {'kind': 'msg', 't_ns': t, 'type': kind, 'flags': flags, 'len': ln, 'portid': pid, **parse(data[off:off + ln])}
+            if a.raw:
+                line['hex'] = data[off:off + ln].hex()
+            emit(line)
             off += (ln + 3) & ~3
         if a.delay_us:
             # Busy-wait: the cost must be known, and time.sleep overshoots by 0.1-0.5 ms.

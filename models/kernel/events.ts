@@ -96,7 +96,16 @@ export interface CtEvent {
   readonly serial: number;
   /** Simulated time of this broadcast attempt (ns). */
   readonly sentAt: number;
+  /** CTA_STATUS: the entry's IPS_* bits as the kernel numbers them (IPS_CONFIRMED 8, …). */
+  readonly status: number;
+  /** CTA_TIMEOUT: whole seconds to expiry when the message was built (0 once expired). */
+  readonly timeoutS: number;
+  /** TCP: enum tcp_conntrack state (CTA_PROTOINFO_TCP_STATE); 0 for UDP. */
+  readonly tcpState: number;
 }
+
+/** The kernel's IPS_* status bits that events carry (include/uapi/linux/netfilter/nf_conntrack_common.h). */
+export const IPS = { SEEN_REPLY: 1 << 1, ASSURED: 1 << 2, CONFIRMED: 1 << 3, DYING: 1 << 9 } as const;
 
 /** Errno values as the kernel returns them (negative). */
 export const ENOBUFS = -105;

@@ -7,6 +7,7 @@ import { METRIC } from '../names.js';
 import { checkInt, checkNumber, checkObject, checkOneOf, ConfigError, s as seconds } from '../../sim/index.js';
 import type { PacketMsg } from '../kernel/types.js';
 import { TCPF } from '../kernel/trackers.js';
+import { DEFAULT_ADDRESSES, validateAddresses, type AddressConfig } from './addresses.js';
 
 /** A lifetime distribution in seconds. */
 export type Lifetime =
@@ -43,6 +44,8 @@ export interface WorkloadConfig {
   readonly tcpLifetime: Lifetime;
   /** TCP: how the connection ends ('none': it is left established). */
   readonly tcpClose: 'fin' | 'rst' | 'none';
+  /** Real addresses and ports of the flows' tuples, for fixtures (the simulation uses tuple numbers). */
+  readonly addresses: AddressConfig;
 }
 
 /** Poisson UDP request/reply flows at 1000/s for 10 s: a base to spread and override. */
@@ -63,6 +66,7 @@ export const DEFAULT_WORKLOAD: WorkloadConfig = {
   tcpGapUs: 200,
   tcpLifetime: { kind: 'exponential', meanS: 1 },
   tcpClose: 'fin',
+  addresses: DEFAULT_ADDRESSES,
 };
 
 const KEYS = Object.keys(DEFAULT_WORKLOAD);
@@ -103,6 +107,7 @@ export function validateWorkload(v: unknown, path: string): WorkloadConfig {
   for (const [k, val] of Object.entries(l))
     if (k !== 'kind') checkNumber(`${path}.tcpLifetime.${k}`, val, { min: k === 'mu' ? -50 : 0, max: 1e7 });
   checkOneOf(`${path}.tcpClose`, o.tcpClose, ['fin', 'rst', 'none']);
+  validateAddresses(o.addresses, `${path}.addresses`, (o.tupleSpace as number) || (o.flows as number));
   return v as WorkloadConfig;
 }
 

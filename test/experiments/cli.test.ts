@@ -152,14 +152,22 @@ test('trace and fixture: the same named scenario gives the same fingerprint; the
     if (l.kind === 'msg')
       t.deepEqual(Object.keys(l).sort(), [
         'conntrack',
+        'dport',
+        'dst',
         'duplicate',
         'events',
+        'family',
         'flags',
         'id',
         'kind',
         'listener',
         'portid',
+        'proto',
+        'sport',
+        'src',
+        'status',
         't_ns',
+        'timeout_s',
         'tuple',
         'type',
       ]);
@@ -170,4 +178,7 @@ test('trace and fixture: the same named scenario gives the same fingerprint; the
   const bad = cli('fixture', 'nope', '--out', tmp());
   t.is(bad.code, 2);
   t.regex(bad.err, /scenario = "nope": must be one of flush-reliable/);
+  const badFormat = cli('fixture', 'flush-reliable', '--format', 'csv', '--out', join(tmp(), 'x'));
+  t.is(badFormat.code, 2);
+  t.regex(badFormat.err, /--format.*csv.*jsonl, pcap, conntrack/);
 });

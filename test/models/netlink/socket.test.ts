@@ -33,6 +33,9 @@ function ev(type: CtEvent['type'] = 'destroy', proto: CtEvent['proto'] = 'udp'):
     portid: 0,
     serial,
     sentAt: 0,
+    status: 8,
+    timeoutS: 30,
+    tcpState: 0,
   };
 }
 
