@@ -77,22 +77,75 @@ const order = (n: string): number => {
   return i < 0 ? 1e9 : i;
 };
 
-/** A static page with every experiment's answer and plots. */
+/** Said once at the top of the report, so that answers can use the words. */
+const GLOSSARY = [
+  [
+    'parked',
+    'a conntrack entry that is dead but whose DESTROY event could not be delivered yet: the kernel keeps it (it still counts toward nf_conntrack_max) and retries the event later',
+  ],
+  [
+    'a ± b',
+    'the mean over the replications and the half-width of its 95 % confidence interval; "identical in all N runs" when every replication gave the same figure',
+  ],
+  ['a (range lo … hi)', 'where the runs disagree by more than the mean, the 95 % interval is shown as a range instead'],
+  ['NOT OBSERVED', 'the phenomenon the figure counts did not happen at that point, so the figure answers nothing'],
+];
+
+/** "12 ± 20" whose interval reaches below zero: the interval is wider than the mean, say it as a range. */
+export function widenIntervals(text: string): string {
+  return text.replace(/(-?\d+(?:\.\d+)?) ± (\d+(?:\.\d+)?)/g, (m, a: string, b: string) => {
+    const [mean, half] = [Number(a), Number(b)];
+    if (!(half > Math.abs(mean))) return m;
+    const digits = (a.split('.')[1] ?? '').length;
+    return `${a} (range ${(mean - half).toFixed(digits)} … ${(mean + half).toFixed(digits)})`;
+  });
+}
+
+/** A static page with every experiment's answer first, then its plots (inline) and tables. */
 export function indexHtml(out: string, names: readonly string[]): string {
   const sections = names.map((n) => {
     const md = readFileSync(join(out, n, 'summary.md'), 'utf8');
     const title = md.split('\n')[0]!.replace(/^# /, '');
-    const svgs = [...md.matchAll(/([a-z0-9-]+)\.svg/g)].map((m) => m[1]!);
-    const body = md
+    const question = md.split('\n').find((l) => l.startsWith('**Question'));
+    const answers = md
       .split('\n')
-      .filter((l) => l.startsWith('- ') || l.startsWith('**Question'))
-      .map((l) => (l.startsWith('- ') ? `<li>${esc(l.slice(2))}</li>` : `<p>${esc(l.replace(/\*\*/g, ''))}</p>`))
-      .join('\n');
-    const csvTable = tableHtml(join(out, n, 'summary.csv'));
-    return `<section><h2>${esc(title)}</h2>${body.replace(/(<li>[\s\S]*<\/li>)/, '<ul>$1</ul>')}${svgs.map((s) => `<p><img src="${n}/${s}.svg" alt="${esc(n)} ${s}"></p>`).join('')}${csvTable}<p><a href="${n}/results.csv">results.csv</a> · <a href="${n}/summary.csv">summary.csv</a> · <a href="${n}/params.json">params.json</a></p></section>`;
+      .filter((l) => l.startsWith('- '))
+      .map((l) => `<li>${esc(widenIntervals(l.slice(2)))}</li>`);
+    const plots = [...new Set([...md.matchAll(/([a-z0-9-]+)\.svg/g)].map((m) => m[1]!))].map((p) => {
+      const svg = readFileSync(join(out, n, `${p}.svg`), 'utf8').replace(/^<\?xml[^>]*>\s*/, '');
+      const data = existsSync(join(out, n, `${p}-data.csv`))
+        ? `<a href="${n}/${p}-data.csv">data (${p}-data.csv)</a> · `
+        : '';
+      return `<figure class="plot" data-plot="${esc(n)}/${esc(p)}">${svg}<figcaption>${data}<a href="${n}/${p}.vl.json">Vega-Lite spec</a> · <a href="${n}/${p}.svg">SVG</a></figcaption></figure>`;
+    });
+    const q = question ? `<p class="question">${esc(question.replace(/\*\*/g, ''))}</p>` : '';
+    return `<section id="${esc(n)}"><h2>${esc(title)}</h2>${q}<h3>Answer</h3><ul class="answer">${answers.join('')}</ul>${plots.join('')}${tableHtml(join(out, n, 'summary.csv'))}<p class="files"><a href="${n}/results.csv">results.csv</a> · <a href="${n}/summary.csv">summary.csv</a> · <a href="${n}/summary.md">summary.md</a> · <a href="${n}/params.json">params.json</a></p></section>`;
   });
-  return `<!doctype html><html><head><meta charset="utf-8"><title>nfct-sim results</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}img{max-width:100%}</style></head><body><h1>nfct-sim results</h1>${sections.join('\n')}</body></html>\n`;
+  const glossary = GLOSSARY.map(([k, v]) => `<dt>${esc(k!)}</dt><dd>${esc(v!)}</dd>`).join('');
+  const toc = names.map((n) => `<a href="#${esc(n)}">${esc(n === '.' ? 'results' : n)}</a>`).join(' · ');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>nfct-sim results</title><style>${CSS}</style></head><body><h1>nfct-sim results</h1><p>${toc}</p><details open><summary>How to read the answers</summary><dl>${glossary}</dl></details>${sections.join('\n')}<script>${SORT_JS}</script></body></html>\n`;
 }
+
+const CSS =
+  'body{font-family:sans-serif;max-width:62em;margin:2em auto;padding:0 1em;line-height:1.4}figure{margin:1em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.85em}.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #bbb;padding:2px 6px;text-align:right}th{cursor:pointer;background:#eee}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}.answer li{margin:.3em 0}dt{font-weight:bold}';
+
+/** Click a column header to sort the table by it (numbers as numbers), again to reverse. */
+const SORT_JS = `document.querySelectorAll('table.sortable').forEach(function (t) {
+  t.querySelectorAll('th').forEach(function (th, i) {
+    th.addEventListener('click', function () {
+      var asc = th.getAttribute('aria-sort') !== 'ascending';
+      t.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+      var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[i].textContent, y = b.cells[i].textContent, nx = parseFloat(x), ny = parseFloat(y);
+        var c = !isNaN(nx) && !isNaN(ny) ? nx - ny : x.localeCompare(y);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});`;
 
 /** The summary table of one experiment as HTML. */
 function tableHtml(path: string): string {
@@ -103,5 +156,5 @@ function tableHtml(path: string): string {
       .split(',')
       .map((c) => `<${tag}>${esc(c)}</${tag}>`)
       .join('');
-  return `<details><summary>summary.csv</summary><table border="1" cellspacing="0" cellpadding="3"><tr>${cells(head!, 'th')}</tr>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</table></details>`;
+  return `<details><summary>Table: summary.csv (click a column to sort)</summary><div class="scroll"><table class="sortable"><thead><tr>${cells(head!, 'th')}</tr></thead><tbody>${rows.map((r) => `<tr>${cells(r, 'td')}</tr>`).join('')}</tbody></table></div></details>`;
 }

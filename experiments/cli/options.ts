@@ -58,18 +58,40 @@ export interface Progress {
   stop(): void;
 }
 
-/** Progress on stderr: a bar on a terminal, a line every 10 % otherwise, nothing with --quiet. */
-export function progress(quiet: boolean, label: string): Progress {
+/** "1m05s" / "12s": a duration for progress lines. */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * Progress on stderr with an ETA: a bar on a terminal, a line every 10 % otherwise, nothing
+ * with --quiet. The first update says what is starting (tasks and threads). Wall-clock time is
+ * read here, in the CLI, never inside a simulation.
+ */
+export function progress(quiet: boolean, label: string, what = ''): Progress {
   if (quiet) return { update() {}, stop() {} };
+  const t0 = Date.now();
+  const eta = (done: number, total: number): string =>
+    done === 0 ? '?' : formatEta((((Date.now() - t0) / 1000) * (total - done)) / done);
+  const start = (total: number): void =>
+    void process.stderr.write(`${label}: ${total} runs${what ? ` ${what}` : ''}\n`);
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: `${label} [{bar}] {value}/{total} runs` },
+      {
+        stream: process.stderr,
+        format: `${label} [{bar}] {value}/{total} runs · ETA {eta_formatted} · {duration_formatted} elapsed`,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
     return {
       update(done, total) {
-        if (!started) bar.start(total, 0);
+        if (!started) {
+          start(total);
+          bar.start(total, 0);
+        }
         started = true;
         bar.update(done);
       },
@@ -79,8 +101,9 @@ export function progress(quiet: boolean, label: string): Progress {
   let lastTenth = -1;
   return {
     update(done, total) {
+      if (lastTenth < 0) start(total);
       const tenth = Math.floor((done * 10) / total);
-      if (tenth !== lastTenth) process.stderr.write(`${label}: ${done}/${total} runs\n`);
+      if (tenth !== lastTenth) process.stderr.write(`${label}: ${done}/${total} runs, ETA ${eta(done, total)}\n`);
       lastTenth = tenth;
     },
     stop() {},

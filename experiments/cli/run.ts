@@ -91,7 +91,11 @@ export function addRunCommands(program: Command): void {
       const plan = planRun(REGISTRY, name, { quick: o.quick, sets, ...(config ? { config } : {}) });
       checkWritable(outArg);
       const out = resolve(outArg);
-      const bar = progress(o.quiet, name);
+      const bar = progress(
+        o.quiet,
+        name,
+        `(${plan.points.length} points) on ${o.jobs} thread${o.jobs === 1 ? '' : 's'} into ${out}`,
+      );
       const lines = await runPlan(REGISTRY, plan, {
         seed: o.seed,
         ...(o.runs !== undefined ? { runs: o.runs } : {}),

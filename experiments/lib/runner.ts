@@ -258,6 +258,10 @@ export async function writeOutputs(
     const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: p.title, ...p.spec };
     writeAtomic(join(out, `${p.name}.vl.json`), JSON.stringify(spec, null, 2) + '\n');
     writeAtomic(join(out, `${p.name}.svg`), await renderSvg(spec));
+    // The plot's data as a CSV of its own, so that the report can link every plot to its numbers.
+    const values = (p.spec.data as { values?: Row[] } | undefined)?.values;
+    if (Array.isArray(values) && values.length > 0)
+      writeAtomic(join(out, `${p.name}-data.csv`), toCsv(values, columnsOf(values)));
   }
   const md = [
     `# ${exp.name}`,
