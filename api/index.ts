@@ -68,6 +68,14 @@ export {
   type SyncConfig,
 } from '../models/listeners/config.js';
 export { DEFAULT_WORKLOAD, type Lifetime, type WorkloadConfig } from '../models/workloads/flows.js';
+export {
+  DEFAULT_ADDRESSES,
+  realTuple,
+  tupleOf,
+  type AddressConfig,
+  type RealTuple,
+  type TupleSource,
+} from '../models/workloads/addresses.js';
 
 export { EXPERIMENTS, REGISTRY } from '../experiments/registry.js';
 export { mergeRuns, runExperiment, type RunOptions } from '../experiments/lib/runner.js';
@@ -85,7 +93,14 @@ export type {
   TaskOutput,
 } from '../experiments/lib/experiment.js';
 export { columnsOf, renderSvg, toCsv, writeAtomic } from '../experiments/lib/output.js';
-export { fixtureScenario, traceScenario, type FixtureLine } from '../experiments/fixture.js';
+export {
+  FIXTURE_FORMATS,
+  fixtureScenario,
+  traceScenario,
+  type FixtureFormat,
+  type FixtureLine,
+  type FixtureTuple,
+} from '../experiments/fixture.js';
 
 export { eraModel, eraNames, registerEra } from '../models/kernel/eras.js';
 export { SlotList } from '../models/kernel/table.js';
