@@ -14,7 +14,7 @@ import { namedScenario } from '../../models/scenarios.js';
 import { DEFAULT_READER } from '../../models/listeners/config.js';
 import { DEFAULT_WORKLOAD } from '../../models/workloads/flows.js';
 import { fixtureScenario, type FixtureLine } from '../../experiments/fixture.js';
-import { decodeEvent } from '../helpers/netlink-decode.js';
+import { decodeEvent, eventOf } from '../helpers/netlink-decode.js';
 import { captureWire, type WireCapture } from '../../experiments/live/wire.js';
 import { liveUnavailable, tool } from '../../experiments/live/host.js';
 
@@ -28,23 +28,7 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'nfct-fx-'));
 function events(c: WireCapture): { ev: CtEvent; d: ReturnType<typeof decodeEvent> }[] {
   return c.messages.map((hex) => {
     const d = decodeEvent(hex);
-    const type = (d.msgType & 0xff) === 2 ? 'destroy' : d.flags & 0x600 ? 'new' : 'update';
-    const ev: CtEvent = {
-      type,
-      group: 1,
-      flags: d.flags,
-      events: d.fullProtoinfo ? PROTOINFO : 0,
-      id: d.id,
-      tuple: 0,
-      proto: 'udp',
-      portid: d.pid,
-      serial: 0,
-      sentAt: 0,
-      status: d.status,
-      timeoutS: d.timeout ?? 0,
-      tcpState: d.tcpState ?? 0,
-    };
-    return { ev, d };
+    return { ev: eventOf(d, PROTOINFO), d };
   });
 }
 

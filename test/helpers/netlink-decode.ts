@@ -1,5 +1,6 @@
 // A small independent reader of ctnetlink event messages, for tests: what a consumer would
 // parse out of the bytes (it does not share code with the encoder it checks).
+import type { CtEvent } from '../../models/kernel/events.js';
 import type { RealTuple } from '../../models/workloads/addresses.js';
 
 export interface DecodedEvent {
@@ -82,5 +83,25 @@ export function decodeEvent(hex: string): DecodedEvent {
           }
         : undefined,
     attrs: top.map((a) => a.type),
+  };
+}
+
+/** The event a decoded message stands for (`protoinfoBit` set when it carries a full CTA_PROTOINFO). */
+export function eventOf(d: DecodedEvent, protoinfoBit: number): CtEvent {
+  const type = (d.msgType & 0xff) === 2 ? 'destroy' : d.flags & 0x600 ? 'new' : 'update';
+  return {
+    type,
+    group: type === 'new' ? 1 : type === 'update' ? 2 : 3,
+    flags: d.flags,
+    events: d.fullProtoinfo ? protoinfoBit : 0,
+    id: d.id,
+    tuple: 0,
+    proto: d.orig.protonum === 6 ? 'tcp' : 'udp',
+    portid: d.pid,
+    serial: 0,
+    sentAt: 0,
+    status: d.status,
+    timeoutS: d.timeout ?? 0,
+    tcpState: d.tcpState ?? 0,
   };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { CtEvent } from '../../../models/kernel/events.js';
 import { encodeEvent, enobufsMarker, wireOptions } from '../../../models/kernel/ctnetlink-wire.js';
 import { DEFAULT_ADDRESSES, realTuple } from '../../../models/workloads/addresses.js';
-import { decodeEvent, type DecodedEvent } from '../../helpers/netlink-decode.js';
+import { decodeEvent, eventOf, type DecodedEvent } from '../../helpers/netlink-decode.js';
 
 const LIVE = JSON.parse(readFileSync(new URL('../../fixtures/wire/wire-6.18.json', import.meta.url), 'utf8')) as {
   kernel: string;
@@ -15,24 +15,7 @@ const LIVE = JSON.parse(readFileSync(new URL('../../fixtures/wire/wire-6.18.json
 };
 const PROTOINFO = 1 << 3;
 
-function asEvent(d: DecodedEvent): CtEvent {
-  const type = (d.msgType & 0xff) === 2 ? 'destroy' : d.flags & 0x600 ? 'new' : 'update';
-  return {
-    type,
-    group: type === 'new' ? 1 : type === 'update' ? 2 : 3,
-    flags: d.flags,
-    events: d.fullProtoinfo ? PROTOINFO : 0,
-    id: d.id,
-    tuple: 0,
-    proto: d.orig.protonum === 6 ? 'tcp' : 'udp',
-    portid: d.pid,
-    serial: 0,
-    sentAt: 0,
-    status: d.status,
-    timeoutS: d.timeout ?? 0,
-    tcpState: d.tcpState ?? 0,
-  };
-}
+const asEvent = (d: DecodedEvent): CtEvent => eventOf(d, PROTOINFO);
 
 test('the live capture covers NEW, UPDATE and DESTROY, IPv4 and IPv6, UDP and TCP', (t) => {
   const ds = LIVE.messages.map(decodeEvent);
