@@ -1,7 +1,6 @@
 // One scenario, one replication, one plain summary: the shortest way from a config to numbers,
 // for scripts that do not need the sweep machinery of runExperiment.
 import { buildScenario, parseScenario, type Scenario, type ScenarioConfig, type Sample } from '../models/scenario.js';
-import { METRIC } from '../models/names.js';
 import type { CtStats } from '../models/kernel/types.js';
 import type { ListenerStats } from '../models/listeners/types.js';
 
@@ -58,12 +57,9 @@ export function simulate(scenario: ScenarioConfig | Scenario, opts: SimulateOpti
   run.run();
   const { sim, kernel, listeners, listenerIds } = run.world;
   const totals: Record<string, number> = {};
-  for (const name of Object.values(METRIC)) {
-    try {
-      totals[name] = sim.recorder.total(name);
-    } catch {
-      // Not recorded by any model of this scenario (e.g. sync.* without a sync listener).
-    }
+  for (const [key, value] of Object.entries(sim.recorder.snapshot(sim.now).counters)) {
+    const name = key.slice(key.indexOf(':') + 1); // keys are `<actor>:<metric>`
+    totals[name] = (totals[name] ?? 0) + value;
   }
   return {
     fingerprint: sim.fingerprint,

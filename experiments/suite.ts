@@ -87,19 +87,9 @@ const GLOSSARY = [
     'a ± b',
     'the mean over the replications and the half-width of its 95 % confidence interval; "identical in all N runs" when every replication gave the same figure',
   ],
-  ['a (range lo … hi)', 'where the runs disagree by more than the mean, the 95 % interval is shown as a range instead'],
+  ['a (runs lo–hi)', 'where the 95 % interval would be wider than the mean, the range of the runs is given instead'],
   ['NOT OBSERVED', 'the phenomenon the figure counts did not happen at that point, so the figure answers nothing'],
 ];
-
-/** "12 ± 20" whose interval reaches below zero: the interval is wider than the mean, say it as a range. */
-export function widenIntervals(text: string): string {
-  return text.replace(/(-?\d+(?:\.\d+)?) ± (\d+(?:\.\d+)?)/g, (m, a: string, b: string) => {
-    const [mean, half] = [Number(a), Number(b)];
-    if (!(half > Math.abs(mean))) return m;
-    const digits = (a.split('.')[1] ?? '').length;
-    return `${a} (range ${(mean - half).toFixed(digits)} … ${(mean + half).toFixed(digits)})`;
-  });
-}
 
 /** A static page with every experiment's answer first, then its plots (inline) and tables. */
 export function indexHtml(out: string, names: readonly string[]): string {
@@ -110,7 +100,7 @@ export function indexHtml(out: string, names: readonly string[]): string {
     const answers = md
       .split('\n')
       .filter((l) => l.startsWith('- '))
-      .map((l) => `<li>${esc(widenIntervals(l.slice(2)))}</li>`);
+      .map((l) => `<li>${esc(l.slice(2))}</li>`);
     const plots = [...new Set([...md.matchAll(/([a-z0-9-]+)\.svg/g)].map((m) => m[1]!))].map((p) => {
       const svg = readFileSync(join(out, n, `${p}.svg`), 'utf8').replace(/^<\?xml[^>]*>\s*/, '');
       const data = existsSync(join(out, n, `${p}-data.csv`))
