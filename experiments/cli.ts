@@ -21,8 +21,10 @@ export function buildCli(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    process.exitCode = undefined;
     await buildCli().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished with another status (a guest's command failing) set it.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof ConfigError) {

@@ -170,6 +170,21 @@ const PRESETS: Record<string, KernelPreset> = {
   },
 };
 
+// Debian 12's 6.1 as shipped now (6.1.192-3): E4 as in 5.19, with two stable backports that
+// upstream only has from later releases — Debian's changelog lists "netlink: Fix rmem check in
+// netlink_broadcast_deliver()" under 6.1.147-1 (ChangeLog-6.1.146) and "netfilter: ecache: fix
+// inverted time_after() check" under 6.1.180-1 (ChangeLog-6.1.178); the 6.1.192 source has both
+// (af_netlink.c netlink_broadcast_deliver: charge, then `rmem == truesize || rmem <= rcvbuf`;
+// nf_conntrack_ecache.c ecache_work_evict_list: `time_after(jiffies, stop)`). rmem_max is still
+// SK_RMEM_MAX = 212992 (sock.c); SOCK_MIN_RCVBUF 2304 and the gc worker (avg_timeout, 6.0's) as
+// 5.19/6.18. A Debian 6.1 older than 6.1.147-1 is this with netlink.admission=A and
+// kernel.ecacheFixedTimeCheck=false (docs/kernel-facts.md#linux-6-1).
+PRESETS['linux-6.1'] = {
+  description:
+    "Debian 12's 6.1.192: E4 with the stable backports of the 6.16 netlink admission (B) and of the ecache time-check fix; rmem_max 212992",
+  kernel: { ...PRESETS['linux-5.19']!.kernel, version: '6.1', ecacheFixedTimeCheck: true },
+  netlink: { ...nl3x, admission: 'B' },
+};
 PRESETS['linux-6.18'] = {
   description:
     'E4 as shipped in 6.18 (inverted time_after() in ecache_work), netlink admission B (6.16+), rmem_max 4 MiB',

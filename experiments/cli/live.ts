@@ -10,8 +10,11 @@ import type { LiveScenario } from '../live/dir.js';
 import { CONNTRACK, kernelRelease, requireLive } from '../live/host.js';
 import { TWIN_PRESET } from '../live/twin.js';
 import { compareDirs, formatComparison, markdownComparison, writeComparison } from '../live/compare.js';
-import { validate } from '../live/validate.js';
-import { SCENARIOS, runScenario, scenarioParams, type LiveOption } from '../live/scenarios.js';
+import { predict, validate } from '../live/validate.js';
+import { runCommandInGuest } from '../live/guest/command.js';
+import { claimFolder } from '../lib/folder.js';
+import { preset } from '../../models/presets.js';
+import { SCENARIOS, optionFlag, runScenario, scenarioParams, type LiveOption } from '../live/scenarios.js';
 import { intOption } from './options.js';
 
 /** Every flag of every scenario once, saying which scenarios take it, with what meaning and default. */
@@ -37,6 +40,9 @@ function liveOptions(): Option[] {
   });
 }
 
+/** Options of `live` itself (the rest belong to the scenario). */
+const OWN_FLAGS = new Set(['simulate', 'out', 'replace', 'preset', 'guest']);
+
 export function addLiveCommands(program: Command): void {
   const live = program
     .command('live')
@@ -49,7 +55,12 @@ export function addLiveCommands(program: Command): void {
         .map(([k, d]) => `${k}: ${d.describe}`)
         .join('; '),
     )
-    .option('--simulate', 'run the simulated twin (linux-6.18 preset, calibrated) instead of the host kernel', false)
+    .option('--simulate', 'run the simulated twin (calibrated) instead of the host kernel', false)
+    .option('--preset <name>', `the twin's kernel preset (with --simulate)`, TWIN_PRESET)
+    .option(
+      '--guest <kernel>',
+      'run it in a QEMU guest booted on another kernel: "debian" (this Debian release\'s kernel), a package linux-image-<release>, or a vmlinuz-<release> path (docs/guest.md)',
+    )
     .option('--out <dir>', 'output folder (default results/live-<scenario> or results/sim-<scenario>)')
     .option('--replace', 'replace what an earlier run wrote into --out (--force is SO_RCVBUFFORCE here)', false);
   for (const o of liveOptions()) live.addOption(o);
@@ -58,23 +69,37 @@ export function addLiveCommands(program: Command): void {
       throw new ConfigError('live', scenario, `must be one of ${Object.keys(SCENARIOS).join(', ')}`);
     // Only what was typed: the scenario's own defaults fill the rest.
     const given = Object.fromEntries(
-      Object.entries(o).filter(
-        ([k]) => k !== 'simulate' && k !== 'out' && k !== 'replace' && cmd.getOptionValueSource(k) === 'cli',
-      ),
+      Object.entries(o).filter(([k]) => !OWN_FLAGS.has(k) && cmd.getOptionValueSource(k) === 'cli'),
     );
     scenarioParams(scenario as LiveScenario, given); // every option checked before anything is created
     const source = o.simulate ? 'sim' : 'live';
     const outArg = (o.out as string | undefined) ?? `results/${source}-${scenario}`;
+    const presetName = o.preset as string;
+    preset(presetName); // refused here, naming the presets, before anything runs
+    if (o.guest !== undefined && o.simulate) throw new ConfigError('--guest', o.guest, 'cannot go with --simulate');
     // Refuse before anything is created when the host cannot run it.
-    if (source === 'live') requireLive(scenario, scenario === 'capacity' || scenario === 'expiry' ? [] : [CONNTRACK]);
+    if (source === 'live' && o.guest === undefined)
+      requireLive(scenario, scenario === 'capacity' || scenario === 'expiry' ? [] : [CONNTRACK]);
     checkWritable(outArg);
     const out = resolve(outArg);
+    if (o.guest !== undefined) {
+      claimFolder(out, '', { resume: false, force: o.replace === true, forceFlag: '--replace' });
+      const args = [
+        'live',
+        scenario,
+        ...Object.entries(given).flatMap(([k, v]) => (v === true ? [optionFlag(k)] : [optionFlag(k), String(v)])),
+      ];
+      const rc = await runCommandInGuest(o.guest as string, args, out, (l) => console.log(l));
+      if (rc === 0) console.log(`written ${out}`);
+      process.exitCode = rc;
+      return;
+    }
     const rows = await runScenario(
       scenario as LiveScenario,
       given,
       source,
       out,
-      () => (source === 'live' ? kernelRelease() : TWIN_PRESET),
+      () => (source === 'live' ? kernelRelease() : presetName),
       { force: o.replace === true },
     );
     console.log(
@@ -97,18 +122,62 @@ export function addLiveCommands(program: Command): void {
     .option('--quick', 'only the cases that take seconds (no 20,000-entry one-event flushes, no expiry)', false)
     .option('--repeats <n>', 'repeats of each live case', intOption('--repeats', 1), 3)
     .option('--out <dir>', 'output folder', 'results/validation')
-    .action(async (o: { quick: boolean; repeats: number; out: string }) => {
-      requireLive('validate', [CONNTRACK]);
-      checkWritable(o.out);
-      const out = resolve(o.out);
-      const r = await validate({ repeats: o.repeats, quick: o.quick, out, log: (l) => console.log(l) });
-      console.log(
-        r.outside.length
-          ? `${r.outside.length} of ${r.figures} compared figures outside the targets: ${r.outside.join('; ')} (docs/validation.md explains the known ones)`
-          : `all ${r.figures} compared figures within the targets`,
-      );
-      console.log(`written ${out}`);
-    });
+    .option('--preset <name>', "the twins' kernel preset (default: the one of the measured kernel, docs/validation.md)")
+    .option(
+      '--guest <kernel>',
+      'measure in a QEMU guest booted on this kernel (as for live --guest); the twins run here',
+    )
+    .option(
+      '--predict',
+      'only the twins of every case on --preset, before any measurement: <out>/predictions.csv',
+      false,
+    )
+    .option('--live-only', 'only the measurements (what a guest does for the host)', false)
+    .action(
+      async (o: {
+        quick: boolean;
+        repeats: number;
+        out: string;
+        preset?: string;
+        guest?: string;
+        predict: boolean;
+        liveOnly: boolean;
+      }) => {
+        if (o.preset !== undefined) preset(o.preset);
+        const log = (l: string): void => console.log(l);
+        checkWritable(o.out);
+        const out = resolve(o.out);
+        if (o.predict) {
+          if (o.preset === undefined)
+            throw new ConfigError('--predict', true, 'needs --preset (the kernel the prediction is for)');
+          const rows = await predict({ quick: o.quick, preset: o.preset, out, log });
+          console.log(`${rows.length} predicted figures on ${o.preset}; written ${out}`);
+          return;
+        }
+        let measure: 'here' | 'only' | 'done' = o.liveOnly ? 'only' : 'here';
+        if (o.guest !== undefined) {
+          claimFolder(out, '', { resume: false, force: false, forceFlag: '--out <another folder>' });
+          const args = ['validate', '--live-only', '--repeats', String(o.repeats), ...(o.quick ? ['--quick'] : [])];
+          const rc = await runCommandInGuest(o.guest, args, out, log);
+          if (rc !== 0) {
+            process.exitCode = rc;
+            return;
+          }
+          measure = 'done';
+        } else requireLive('validate', [CONNTRACK]);
+        const r = await validate({ repeats: o.repeats, quick: o.quick, out, log, preset: o.preset, measure });
+        if (measure === 'only') {
+          console.log(`written ${out}`);
+          return;
+        }
+        console.log(
+          r.outside.length
+            ? `${r.outside.length} of ${r.figures} compared figures outside the targets: ${r.outside.join('; ')} (docs/validation.md explains the known ones)`
+            : `all ${r.figures} compared figures within the targets`,
+        );
+        console.log(`written ${out}`);
+      },
+    );
 
   program
     .command('compare')

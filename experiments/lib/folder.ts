@@ -46,7 +46,7 @@ function filesBelow(dir: string, sub = ''): string[] {
 
 /** Names a run, a shard or a live scenario writes (used by --force when no manifest lists them). */
 const OWN =
-  /^(params\.json|results\.csv|summary\.csv|series\.csv|summary\.md|scenario\.json|comparison\.(csv|svg)|index\.html|shard-\d+-of-\d+\.json|[\w-]+\.(svg|vl\.json|csv)|tasks\/\d+\.json)(\.tmp)?$/;
+  /^(params\.json|results\.csv|summary\.csv|series\.csv|summary\.md|scenario\.json|guest\.json|console\.log|comparison\.(csv|svg)|index\.html|shard-\d+-of-\d+\.json|[\w-]+\.(svg|vl\.json|csv)|tasks\/\d+\.json)(\.tmp)?$/;
 
 /**
  * Makes `dir` ready for a run with `digest`: refuses a folder holding files unless `resume` (the

@@ -86,7 +86,7 @@ export function planRun(
 }
 
 /** This package's folder: from source it is two levels up, from dist/ three. */
-const PACKAGE_ROOT = (() => {
+export const PACKAGE_ROOT = (() => {
   for (const up of ['../..', '../../..']) {
     const dir = new URL(`${up}/`, import.meta.url);
     if (existsSync(new URL('package.json', dir))) return dir;

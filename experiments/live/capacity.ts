@@ -89,9 +89,9 @@ export async function liveCapacity(p: CapacityParams): Promise<Row[]> {
 }
 
 /** Rows of results.csv, predicted by the model (deterministic: every repeat is the same). */
-export function simulateCapacity(p: CapacityParams): Row[] {
+export function simulateCapacity(p: CapacityParams, preset = TWIN_PRESET): Row[] {
   return p.buffers.flatMap((b) => {
-    const s = simulatedCapacity(b);
+    const s = simulatedCapacity(b, preset);
     return Array.from({ length: p.repeats }, (_, r) => ({
       requested_bytes: b,
       repeat: r,

@@ -9,6 +9,7 @@ import { ConfigError } from '../../sim/index.js';
 import { columnsOf, toCsv, writeAtomic } from '../lib/output.js';
 import { digestOf, requireComplete, writeManifest } from '../lib/folder.js';
 import type { Row } from '../lib/experiment.js';
+import type { GuestInfo } from './guest/env.js';
 
 export const LIVE_SCENARIOS = ['capacity', 'flush', 'expiry', 'exhaustion'] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
@@ -23,6 +24,10 @@ export interface RunInfo {
   system: string;
   /** Sim: the calibrated values used (see calibration.ts). */
   calibration?: Record<string, number>;
+  /** Live: load averages (1, 5, 15 min) when the measurement started and ended, and the CPUs. */
+  load?: { start: number[]; end: number[]; cpus: number };
+  /** Live in a guest (`--guest`): what ran it (docs/guest.md). */
+  guest?: GuestInfo;
 }
 
 /** A run folder's contents. */

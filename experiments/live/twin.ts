@@ -1,5 +1,5 @@
-// The simulated twins of the live scenarios: the same parameters run through the linux-6.18
-// preset with the calibration of calibration.ts, producing the records the live runner produces,
+// The simulated twins of the live scenarios: the same parameters run through a kernel preset
+// (linux-6.18, the host's, unless told otherwise) with the calibration of calibration.ts, producing the records the live runner produces,
 // so that both sides go through the same summary code and land in the same CSV schema.
 import { buildScenario, parseScenario, type ActionConfig, type ScenarioConfig } from '../../models/scenario.js';
 import type { WorkloadConfig } from '../../models/workloads/flows.js';
@@ -12,6 +12,12 @@ import type { ExpiryParams, ExpiryRecord } from './expiry.js';
 import { SENDER_DELAY_MS, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 
 export const TWIN_PRESET = 'linux-6.18';
+
+/** The preset of a live run's kernel release (6.1.x → linux-6.1); the host's otherwise. */
+export function presetForRelease(release: string): string {
+  if (/^6\.1\./.test(release)) return 'linux-6.1';
+  return TWIN_PRESET;
+}
 
 /**
  * When the twins start filling the table: after the gc worker's first run (1 s after init), whose
@@ -57,12 +63,12 @@ function helperListener(o: { buffer: number; force: boolean; reliable: boolean; 
 }
 
 /** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
-function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
+function flushScenario(p: FlushParams, preset: string): { sc: ScenarioConfig; flushS: number } {
   const { fill, flushS } = fillThenFlush(p.entries, p);
   return {
     flushS,
     sc: {
-      preset: TWIN_PRESET,
+      preset,
       kernel: { flushCostNs: CALIBRATION.flushCostNs.value },
       netlink: {},
       listeners: [helperListener(p)],
@@ -76,9 +82,9 @@ function flushScenario(p: FlushParams): { sc: ScenarioConfig; flushS: number } {
 }
 
 /** Runs the flush in the simulator, once per repeat (seed = repeat + 1). */
-export function simulateFlush(p: FlushParams): FlushRecord[] {
+export function simulateFlush(p: FlushParams, preset = TWIN_PRESET): FlushRecord[] {
   const out: FlushRecord[] = [];
-  const { sc, flushS } = flushScenario(p);
+  const { sc, flushS } = flushScenario(p, preset);
   const scenario = parseScenario(sc);
   for (let r = 0; r < p.repeats; r++) {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
@@ -101,7 +107,7 @@ export function simulateFlush(p: FlushParams): FlushRecord[] {
 /** When the simulated probe is sent: after the gc's first run (1 s after init), like a live one. */
 const PROBE_AT_S = 1.5;
 
-function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
+function expiryScenario(p: ExpiryParams, preset: string, burstAtS?: number): ScenarioConfig {
   const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => unrepliedFlows({ rateHz: fillRate(p), ...o });
   const probe = udp({ flows: 1, startS: PROBE_AT_S, stopS: PROBE_AT_S + 1, tupleBase: 1_000_000 });
   const workloads = [probe];
@@ -113,7 +119,7 @@ function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
     actions.push({ atS: burstAtS - p.offsetS, kind: 'sysctl', name: 'udpTimeoutS', value: p.timeoutS });
   }
   return {
-    preset: TWIN_PRESET,
+    preset,
     kernel: { timeouts: { udpS: 1 } as Timeouts },
     netlink: {},
     listeners: [helperListener({ buffer: 32 << 20, force: true, reliable: false, delayUs: 0 })],
@@ -125,16 +131,16 @@ function expiryScenario(p: ExpiryParams, burstAtS?: number): ScenarioConfig {
 }
 
 /** Runs the expiry measurement in the simulator (deterministic: every repeat is the same run). */
-export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
+export function simulateExpiry(p: ExpiryParams, preset = TWIN_PRESET): ExpiryRecord[] {
   const destroysOf = (sc: ScenarioConfig) => {
     const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 });
     run.run();
     return run.world.listeners[0]!.log;
   };
   const ms = (t: number): number => t / 1e6 - PROBE_AT_S * 1000;
-  const probeDestroy = destroysOf(expiryScenario(p)).find((e) => e.kind === 'msg' && e.ev.type === 'destroy');
+  const probeDestroy = destroysOf(expiryScenario(p, preset)).find((e) => e.kind === 'msg' && e.ev.type === 'destroy');
   if (!probeDestroy) throw new Error('simulated probe never expired');
-  const log = destroysOf(expiryScenario(p, probeDestroy.t / 1e9 + p.offsetS));
+  const log = destroysOf(expiryScenario(p, preset, probeDestroy.t / 1e9 + p.offsetS));
   const at = (type: string): Map<number, number> =>
     new Map(
       log.flatMap((e) =>
@@ -151,14 +157,14 @@ export function simulateExpiry(p: ExpiryParams): ExpiryRecord[] {
 }
 
 /** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
-function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: number } {
+function exhaustionScenario(p: ExhaustionParams, preset: string): { sc: ScenarioConfig; flushS: number } {
   const { fill, flushS } = fillThenFlush(p.max, p);
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
   return {
     flushS,
     sc: {
-      preset: TWIN_PRESET,
+      preset,
       kernel: { max: p.max, flushCostNs: CALIBRATION.flushCostNs.value },
       netlink: {},
       listeners: [helperListener({ ...p, reliable: true })],
@@ -175,8 +181,8 @@ function exhaustionScenario(p: ExhaustionParams): { sc: ScenarioConfig; flushS: 
 }
 
 /** Runs the exhaustion measurement in the simulator, once per repeat (seed = repeat + 1). */
-export function simulateExhaustion(p: ExhaustionParams): ExhaustionRecord[] {
-  const { sc, flushS } = exhaustionScenario(p);
+export function simulateExhaustion(p: ExhaustionParams, preset = TWIN_PRESET): ExhaustionRecord[] {
+  const { sc, flushS } = exhaustionScenario(p, preset);
   const scenario = parseScenario(sc);
   return Array.from({ length: p.repeats }, (_, r) => {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });

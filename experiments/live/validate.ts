@@ -3,11 +3,12 @@
 import { join } from 'node:path';
 import type { Row } from '../lib/experiment.js';
 import { toCsv, writeAtomic } from '../lib/output.js';
-import { compareDirs, formatComparison, writeComparison } from './compare.js';
+import { compareDirs, compareResults, formatComparison, writeComparison, type ComparedFigure } from './compare.js';
+import { readRunDir, type RunInfo } from './dir.js';
 import type { LiveScenario } from './dir.js';
 import { CONNTRACK, kernelRelease, requireLive } from './host.js';
 import { runScenario } from './scenarios.js';
-import { TWIN_PRESET } from './twin.js';
+import { presetForRelease } from './twin.js';
 
 /** One case of the validation set: a folder name, a scenario and what differs from the defaults. */
 export interface ValidationCase {
@@ -56,39 +57,88 @@ export function validationSet(quick: boolean): ValidationCase[] {
     .map((c) => ({ name: c.name, scenario: c.scenario, options: c.options }));
 }
 
-/** Runs every case live and simulated, compares them, and writes summary.csv into `out`. */
+/**
+ * Runs every case live and simulated on `preset`, compares them, and writes summary.csv into
+ * `out`. `measure`: 'here' measures on this kernel; 'only' measures and stops (what a guest does
+ * for the host); 'done' takes the live folders `<out>/<case>/live` a guest already wrote.
+ */
 export async function validate(o: {
   repeats: number;
   quick: boolean;
   out: string;
   log: (line: string) => void;
+  preset?: string;
+  measure?: 'here' | 'only' | 'done';
 }): Promise<{ figures: number; outside: string[] }> {
-  requireLive('validate', [CONNTRACK]);
+  const measure = o.measure ?? 'here';
+  if (measure !== 'done') requireLive('validate', [CONNTRACK]);
   const summary: Row[] = [];
   const outside: string[] = [];
   for (const c of validationSet(o.quick)) {
     const opts = { repeats: o.repeats, ...c.options };
     const liveDir = join(o.out, c.name, 'live');
     const simDir = join(o.out, c.name, 'sim');
-    o.log(`${c.name}: live…`);
-    await runScenario(c.scenario, opts, 'live', liveDir, kernelRelease);
-    await runScenario(c.scenario, { ...opts, repeats: 1 }, 'sim', simDir, () => TWIN_PRESET);
+    if (measure !== 'done') {
+      o.log(`${c.name}: live…`);
+      await runScenario(c.scenario, opts, 'live', liveDir, kernelRelease);
+      if (measure === 'only') continue;
+    }
+    const preset = o.preset ?? presetForRelease(readRunDir(liveDir).info.system);
+    await runScenario(c.scenario, { ...opts, repeats: 1 }, 'sim', simDir, () => preset);
     const cmp = compareDirs(liveDir, simDir);
     await writeComparison(join(o.out, c.name), cmp);
     o.log(formatComparison(cmp));
-    for (const f of cmp.figures) {
-      summary.push({
+    summary.push(...summaryRows(c.name, cmp.figures));
+    for (const f of cmp.figures) if (!f.ok) outside.push(`${c.name} ${f.figure}`);
+  }
+  if (summary.length) writeAtomic(join(o.out, 'summary.csv'), toCsv(summary, Object.keys(summary[0]!)));
+  return { figures: summary.filter((r) => r.kind !== 'observed').length, outside };
+}
+
+function summaryRows(name: string, figures: readonly ComparedFigure[]): Row[] {
+  return figures.map((f) => ({
+    case: name,
+    figure: f.figure,
+    kind: f.kind,
+    live_median: f.liveMedian,
+    sim: f.simMedian,
+    rel_error: f.relError,
+    within_target: f.kind === 'observed' ? '' : f.ok ? 1 : 0,
+  }));
+}
+
+/**
+ * `validate --predict`: the twins of every case on `preset`, before any measurement, into
+ * `<out>/<case>/sim`, and predictions.csv: each figure the comparison will judge, its predicted
+ * median, and whether it is judged in an emulated (TCG) guest or only observed there.
+ */
+export async function predict(o: {
+  quick: boolean;
+  preset: string;
+  out: string;
+  log: (line: string) => void;
+}): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const c of validationSet(o.quick)) {
+    const simDir = join(o.out, c.name, 'sim');
+    o.log(`${c.name}: predicting on ${o.preset}…`);
+    await runScenario(c.scenario, { repeats: 1, ...c.options }, 'sim', simDir, () => o.preset);
+    const sim = readRunDir(simDir);
+    const tcg = { params: sim.info.params, guest: { accel: 'tcg' } as RunInfo['guest'] };
+    // Figures of the prediction alone: the comparison's case split and medians, taken on itself.
+    const host = compareResults(c.scenario, sim.results, sim.results);
+    const guest = compareResults(c.scenario, sim.results, sim.results, tcg);
+    host.forEach((f, i) =>
+      rows.push({
         case: c.name,
+        point: f.case,
         figure: f.figure,
         kind: f.kind,
-        live_median: f.liveMedian,
-        sim: f.simMedian,
-        rel_error: f.relError,
-        within_target: f.kind === 'observed' ? '' : f.ok ? 1 : 0,
-      });
-      if (!f.ok) outside.push(`${c.name} ${f.figure}`);
-    }
+        kind_in_tcg_guest: guest[i]!.kind,
+        predicted: f.simMedian,
+      }),
+    );
   }
-  writeAtomic(join(o.out, 'summary.csv'), toCsv(summary, Object.keys(summary[0]!)));
-  return { figures: summary.filter((r) => r.kind !== 'observed').length, outside };
+  writeAtomic(join(o.out, 'predictions.csv'), toCsv(rows, Object.keys(rows[0]!)));
+  return rows;
 }

@@ -21,6 +21,7 @@ test('every preset validates and is frozen', (t) => {
     'linux-3.17',
     'linux-4.9',
     'linux-5.19',
+    'linux-6.1',
     'linux-6.18',
     'linux-6.18-fixed',
   ]);
