@@ -10,7 +10,7 @@ import type { LiveScenario } from '../live/dir.js';
 import { CONNTRACK, kernelRelease, requireLive } from '../live/host.js';
 import { TWIN_PRESET } from '../live/twin.js';
 import { compareDirs, formatComparison, markdownComparison, writeComparison } from '../live/compare.js';
-import { predict, validate } from '../live/validate.js';
+import { predict, validate, validationSet } from '../live/validate.js';
 import { runCommandInGuest } from '../live/guest/command.js';
 import { claimFolder } from '../lib/folder.js';
 import { preset } from '../../models/presets.js';
@@ -133,6 +133,7 @@ export function addLiveCommands(program: Command): void {
       false,
     )
     .option('--live-only', 'only the measurements (what a guest does for the host)', false)
+    .option('--cases <list>', 'only these cases, comma-separated (names as in docs/validation.md)')
     .action(
       async (o: {
         quick: boolean;
@@ -142,7 +143,10 @@ export function addLiveCommands(program: Command): void {
         guest?: string;
         predict: boolean;
         liveOnly: boolean;
+        cases?: string;
       }) => {
+        const cases = o.cases?.split(',').map((c) => c.trim());
+        validationSet(o.quick, cases); // unknown names refused before anything runs
         if (o.preset !== undefined) preset(o.preset);
         const log = (l: string): void => console.log(l);
         checkWritable(o.out);
@@ -150,7 +154,7 @@ export function addLiveCommands(program: Command): void {
         if (o.predict) {
           if (o.preset === undefined)
             throw new ConfigError('--predict', true, 'needs --preset (the kernel the prediction is for)');
-          const rows = await predict({ quick: o.quick, preset: o.preset, out, log });
+          const rows = await predict({ quick: o.quick, preset: o.preset, out, log, cases });
           console.log(`${rows.length} predicted figures on ${o.preset}; written ${out}`);
           return;
         }
@@ -158,6 +162,7 @@ export function addLiveCommands(program: Command): void {
         if (o.guest !== undefined) {
           claimFolder(out, '', { resume: false, force: false, forceFlag: '--out <another folder>' });
           const args = ['validate', '--live-only', '--repeats', String(o.repeats), ...(o.quick ? ['--quick'] : [])];
+          if (o.cases !== undefined) args.push('--cases', o.cases);
           const rc = await runCommandInGuest(o.guest, args, out, log);
           if (rc !== 0) {
             process.exitCode = rc;
@@ -165,7 +170,7 @@ export function addLiveCommands(program: Command): void {
           }
           measure = 'done';
         } else requireLive('validate', [CONNTRACK]);
-        const r = await validate({ repeats: o.repeats, quick: o.quick, out, log, preset: o.preset, measure });
+        const r = await validate({ repeats: o.repeats, quick: o.quick, out, log, preset: o.preset, measure, cases });
         if (measure === 'only') {
           console.log(`written ${out}`);
           return;

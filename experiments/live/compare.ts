@@ -41,7 +41,11 @@ export interface Comparison {
 export const relError = (live: number, sim: number): number =>
   live === 0 ? (sim === 0 ? 0 : Infinity) : Math.abs(sim - live) / Math.abs(live);
 
-const median = (xs: readonly number[]): number => (xs.length ? quantile(xs, 0.5) : NaN);
+/** Median over the repeats where the figure occurred (NaN: it did not, e.g. no flow was refused). */
+const median = (xs: readonly number[]): number => {
+  const seen = xs.filter(Number.isFinite);
+  return seen.length ? quantile(seen, 0.5) : NaN;
+};
 
 /** Compares two result tables of the same scenario. */
 export function compareResults(
@@ -66,7 +70,8 @@ export function compareResults(
       const l = col(live);
       if (l.length === 0) return []; // not applicable to this case (rounds of an unreliable flush)
       const s = col(sim);
-      const e = relError(median(l), median(s));
+      // Neither side saw it happen: that is agreement.
+      const e = Number.isNaN(median(l)) && Number.isNaN(median(s)) ? 0 : relError(median(l), median(s));
       return {
         case: c,
         figure: m.column,

@@ -1,6 +1,7 @@
 // `nfct-sim validate`: the whole validation set of docs/validation.md in one command — each
 // scenario live, its simulated twin, and their comparison — with one summary at the end.
 import { join } from 'node:path';
+import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
 import { toCsv, writeAtomic } from '../lib/output.js';
 import { compareDirs, compareResults, formatComparison, writeComparison, type ComparedFigure } from './compare.js';
@@ -18,8 +19,11 @@ export interface ValidationCase {
   options: Readonly<Record<string, number | boolean | string>>;
 }
 
-/** The cases of docs/validation.md; `quick` keeps the ones that take seconds, not minutes. */
-export function validationSet(quick: boolean): ValidationCase[] {
+/**
+ * The cases of docs/validation.md; `quick` keeps the ones that take seconds, not minutes, and
+ * `names` (when given) only those cases, each of which must exist.
+ */
+export function validationSet(quick: boolean, names?: readonly string[]): ValidationCase[] {
   const all: (ValidationCase & { minutes: number })[] = [
     { name: 'capacity', scenario: 'capacity', options: {}, minutes: 0.2 },
     { name: 'flush-2000-1024f', scenario: 'flush', options: { entries: 2000, buffer: 1024, force: true }, minutes: 2 },
@@ -52,8 +56,11 @@ export function validationSet(quick: boolean): ValidationCase[] {
       minutes: 1,
     },
   ];
+  for (const n of names ?? [])
+    if (!all.some((c) => c.name === n))
+      throw new ConfigError('--cases', n, `must be one of ${all.map((c) => c.name).join(', ')}`);
   return all
-    .filter((c) => !quick || c.minutes <= 1)
+    .filter((c) => (!quick || c.minutes <= 1) && (names === undefined || names.includes(c.name)))
     .map((c) => ({ name: c.name, scenario: c.scenario, options: c.options }));
 }
 
@@ -69,12 +76,13 @@ export async function validate(o: {
   log: (line: string) => void;
   preset?: string;
   measure?: 'here' | 'only' | 'done';
+  cases?: readonly string[];
 }): Promise<{ figures: number; outside: string[] }> {
   const measure = o.measure ?? 'here';
   if (measure !== 'done') requireLive('validate', [CONNTRACK]);
   const summary: Row[] = [];
   const outside: string[] = [];
-  for (const c of validationSet(o.quick)) {
+  for (const c of validationSet(o.quick, o.cases)) {
     const opts = { repeats: o.repeats, ...c.options };
     const liveDir = join(o.out, c.name, 'live');
     const simDir = join(o.out, c.name, 'sim');
@@ -117,9 +125,10 @@ export async function predict(o: {
   preset: string;
   out: string;
   log: (line: string) => void;
+  cases?: readonly string[];
 }): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const c of validationSet(o.quick)) {
+  for (const c of validationSet(o.quick, o.cases)) {
     const simDir = join(o.out, c.name, 'sim');
     o.log(`${c.name}: predicting on ${o.preset}…`);
     await runScenario(c.scenario, { repeats: 1, ...c.options }, 'sim', simDir, () => o.preset);

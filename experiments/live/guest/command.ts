@@ -4,7 +4,6 @@
 import {
   cpSync,
   existsSync,
-  mkdirSync,
   readFileSync,
   readdirSync,
   renameSync,
@@ -23,7 +22,6 @@ export async function runCommandInGuest(
   out: string,
   log: (line: string) => void,
 ): Promise<number> {
-  mkdirSync(dirname(out), { recursive: true });
   const g = await runInGuest(spec, [...args, '--out', `${GUEST_SHARE}/result`], { shareParent: dirname(out), log });
   try {
     const result = join(g.share, 'result');

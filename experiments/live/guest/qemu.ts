@@ -4,7 +4,18 @@
 // there and handed back. The guest process and the shared folder are removed when the command
 // ends, fails, or the host run is interrupted (SIGINT, SIGTERM).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus as hostCpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../sim/index.js';
@@ -62,19 +73,56 @@ function newestSource(dir: string): number {
   return t;
 }
 
+/** Where a source checkout compiles the guest's copy (not dist/: `npm pack` rebuilds that). */
+const GUEST_BUILD = '.guest-build';
+
 /**
- * The compiled CLI the guest runs (plain Node: TypeScript compiled on the fly is a minute per
- * start on an emulated CPU). From a source checkout it is rebuilt when a source is newer.
+ * The compiled CLI the guest runs (plain Node: TypeScript compiled on the fly costs a minute per
+ * start on an emulated CPU). An installed package has dist/; a source checkout compiles into
+ * .guest-build/ when a source is newer, into a temporary folder renamed into place (so two runs
+ * at once never see half a build).
  */
 export function compiledCli(): string {
-  const cli = join(PACKAGE_ROOT, 'dist', 'experiments', 'cli.js');
-  const build = join(PACKAGE_ROOT, 'scripts', 'build.mjs');
-  if (existsSync(build)) {
-    const newest = Math.max(...['api', 'sim', 'models', 'experiments'].map((d) => newestSource(join(PACKAGE_ROOT, d))));
-    if (!existsSync(cli) || statSync(cli).mtimeMs < newest)
-      execFileSync(process.execPath, [build], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const tsconfig = join(PACKAGE_ROOT, 'tsconfig.build.json');
+  if (!existsSync(tsconfig)) {
+    const dist = join(PACKAGE_ROOT, 'dist', 'experiments', 'cli.js');
+    if (!existsSync(dist)) throw new ConfigError('--guest', PACKAGE_ROOT, 'needs the compiled package (npm run build)');
+    return dist;
   }
-  if (!existsSync(cli)) throw new ConfigError('--guest', PACKAGE_ROOT, 'needs the compiled package (npm run build)');
+  const dir = join(PACKAGE_ROOT, GUEST_BUILD);
+  const cli = join(dir, 'experiments', 'cli.js');
+  const newest = Math.max(...['api', 'sim', 'models', 'experiments'].map((d) => newestSource(join(PACKAGE_ROOT, d))));
+  if (existsSync(cli) && statSync(cli).mtimeMs >= newest) return cli;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const tsc = join(PACKAGE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(
+      process.execPath,
+      [
+        tsc,
+        '-p',
+        tsconfig,
+        '--outDir',
+        tmp,
+        '--declaration',
+        'false',
+        '--declarationMap',
+        'false',
+        '--sourceMap',
+        'false',
+      ],
+      { cwd: PACKAGE_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    for (const f of ['sim/worker-entry.mjs', 'experiments/live/listener.py'])
+      cpSync(join(PACKAGE_ROOT, f), join(tmp, f));
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(cli)) throw e; // another run put its build in place first: use that
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   return cli;
 }
 
@@ -102,6 +150,8 @@ export async function runInGuest(
     memoryMiB: MACHINE.memoryMiB,
     qemu: execFileSync(qemu, ['--version'], { encoding: 'utf8' }).split('\n')[0]!,
   };
+  // Everything is checked; from here on things are created (and removed again).
+  mkdirSync(o.shareParent, { recursive: true });
   const share = mkdtempSync(join(o.shareParent, '.nfct-sim-guest-'));
   const remove = (): void => rmSync(share, { recursive: true, force: true });
   writeFileSync(
