@@ -1,6 +1,6 @@
 // `npm run bench -- flush-1m`: a 1,000,000-entry flush to a reliable listener with a 2048-byte
-// NetlinkBufferSize, under linux-2.6.31 and linux-6.18: wall time, simulated events, events per
-// second and peak RSS, each preset in a fresh process.
+// NetlinkBufferSize, on every preset: wall time, simulated events, events per second, peak RSS,
+// memory per entry and time per DESTROY attempt, each preset in a fresh process.
 import { performance } from 'node:perf_hooks';
 import { s, type Ctx } from '../../sim/index.js';
 import { buildScenario, parseScenario } from '../../models/scenario.js';
@@ -15,6 +15,10 @@ export interface FlushBench {
   readonly simulatedS: number;
   readonly drainedS: number;
   readonly peakRssMiB: number;
+  /** DESTROY deliveries tried (first attempts and redeliveries). */
+  readonly destroyAttempts: number;
+  /** JS heap plus array buffers after the flush, minus before the fill, per entry. */
+  readonly bytesPerEntry: number;
 }
 
 export function benchFlush(presetName: string, n: number): FlushBench {
@@ -27,6 +31,8 @@ export function benchFlush(presetName: string, n: number): FlushBench {
     durationS: 1e6,
     sampleMs: 0,
   });
+  global.gc?.();
+  const mem0 = process.memoryUsage();
   const t0 = performance.now();
   const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 }, { truth: false, logs: false });
   const k = run.world.kernel.view;
@@ -36,6 +42,16 @@ export function benchFlush(presetName: string, n: number): FlushBench {
     receive(_m, ctx: Ctx) {
       if (k.table.count === 0) ctx.stop();
       else ctx.send(ctx.self, { kind: 'check' }, s(1));
+    },
+  });
+  let peakBytes = 0;
+  run.world.sim.spawn('bench/memory', {
+    init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'sample' }, s(1.99)),
+    receive() {
+      // Just before the flush: every entry exists, none is parked yet (garbage collected first).
+      global.gc?.();
+      const m = process.memoryUsage();
+      peakBytes = m.heapUsed + m.arrayBuffers - mem0.heapUsed - mem0.arrayBuffers;
     },
   });
   run.run();
@@ -48,5 +64,7 @@ export function benchFlush(presetName: string, n: number): FlushBench {
     simulatedS: run.world.sim.now / 1e9,
     drainedS: run.world.sim.now / 1e9 - 2,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    destroyAttempts: run.world.sim.recorder.total(METRIC.destroyAttempts),
+    bytesPerEntry: peakBytes / n,
   };
 }

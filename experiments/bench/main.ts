@@ -6,45 +6,76 @@ import { benchKernel, type KernelBench } from './kernel.js';
 import { benchFlush, type FlushBench } from './flush1m.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PRESET_NAMES } from '../../models/presets.js';
 
 const fmt = (x: number): string => (x / 1e6).toFixed(2) + ' M/s';
 const heapMiB = (): string => (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0) + ' MiB';
 
+/** Runs `bench -- <name> <args>` in a fresh process (one run's garbage cannot blur another's heap). */
+function child<T>(name: string, ...args: (string | number)[]): T {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), name, ...args.map(String)],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(out) as T;
+}
+
+function kernelLines(entries: number, presets: readonly string[]): void {
+  console.log(`kernel: ${entries} UDP entries, then packets of existing flows; no listener`);
+  for (const p of presets) {
+    const r = child<KernelBench>('kernel-one', p, entries);
+    console.log(
+      `  ${p.padEnd(16)} entries ${r.entries}  heap ${r.bytesPerEntry.toFixed(0)} B/entry (typed arrays ${r.tableBytesPerEntry.toFixed(0)} B)  ${fmt(r.packetsPerSecond)} packets   (targets <= 300 B, >= 2 M/s)`,
+    );
+  }
+}
+
+function flushLines(entries: number, presets: readonly string[]): void {
+  console.log(`flush-1m: ${entries} entries, conntrack -F, reliable conntrackd with NetlinkBufferSize 2048`);
+  for (const p of presets) {
+    const r = child<FlushBench>('flush-one', p, entries);
+    console.log(
+      `  ${p.padEnd(16)} ${r.entries} flushed, drained ${r.drainedS.toFixed(0)} s simulated; wall ${r.wallS.toFixed(1)} s, ${r.events} events, ${fmt(r.events / r.wallS)} events, peak RSS ${r.peakRssMiB.toFixed(0)} MiB   (targets <= ${((10 * entries) / 1e6).toFixed(1)} s, <= 1024 MiB)`,
+    );
+  }
+}
+
+/** The same flush at growing sizes: memory per entry and time per DESTROY attempt should stay flat. */
+function memoryLines(sizes: readonly number[]): void {
+  for (const p of ['linux-2.6.31', 'linux-6.18']) {
+    console.log(`memory: flush on ${p} at ${sizes.join(', ')} entries`);
+    const rs = sizes.map((n) => child<FlushBench>('flush-one', p, n));
+    rs.forEach((r, i) =>
+      console.log(
+        `  ${String(sizes[i]).padStart(9)} entries  ${r.bytesPerEntry.toFixed(0)} B/entry  ${((r.wallS * 1e6) / r.destroyAttempts).toFixed(2)} us/DESTROY attempt (${r.destroyAttempts} attempts, ${r.wallS.toFixed(2)} s)`,
+      ),
+    );
+    const [a, b] = [rs.at(-2)!, rs.at(-1)!];
+    const bytes = b.bytesPerEntry / a.bytesPerEntry;
+    const us = b.wallS / b.destroyAttempts / (a.wallS / a.destroyAttempts);
+    console.log(
+      `  ratio ${sizes.at(-1)} / ${sizes.at(-2)}: bytes per entry ${bytes.toFixed(2)}, us per attempt ${us.toFixed(2)}   (target <= 1.3 each: ${bytes <= 1.3 && us <= 1.3 ? 'met' : 'NOT met'})`,
+    );
+  }
+}
+
 const benches: Record<string, () => void> = {
   kernel() {
-    console.log('kernel: 1,000,000 UDP entries, then packets of existing flows; no listener');
-    // Each preset in a fresh process, so that one run's garbage cannot blur the other's heap.
-    for (const p of ['linux-2.6.31', 'linux-6.18']) {
-      const out = execFileSync(
-        process.execPath,
-        [...process.execArgv, fileURLToPath(import.meta.url), 'kernel-one', p],
-        { encoding: 'utf8' },
-      );
-      const r = JSON.parse(out) as KernelBench;
-      console.log(
-        `  ${p.padEnd(13)} entries ${r.entries}  heap ${r.bytesPerEntry.toFixed(0)} B/entry (typed arrays ${r.tableBytesPerEntry.toFixed(0)} B)  ${fmt(r.packetsPerSecond)} packets   (targets <= 300 B, >= 1 M/s)`,
-      );
-    }
+    kernelLines(1_000_000, PRESET_NAMES);
   },
   'flush-1m'() {
-    console.log('flush-1m: 1,000,000 entries, conntrack -F, reliable conntrackd with NetlinkBufferSize 2048');
-    for (const p of ['linux-2.6.31', 'linux-6.18']) {
-      const out = execFileSync(
-        process.execPath,
-        [...process.execArgv, fileURLToPath(import.meta.url), 'flush-one', p],
-        { encoding: 'utf8', maxBuffer: 1 << 20 },
-      );
-      const r = JSON.parse(out) as FlushBench;
-      console.log(
-        `  ${p.padEnd(13)} ${r.entries} flushed, drained ${r.drainedS.toFixed(0)} s simulated; wall ${r.wallS.toFixed(1)} s, ${r.events} events, ${fmt(r.events / r.wallS)} events, peak RSS ${r.peakRssMiB.toFixed(0)} MiB   (targets < 60 s, < 1536 MiB)`,
-      );
-    }
+    flushLines(1_000_000, PRESET_NAMES);
+  },
+  memory() {
+    memoryLines([10_000, 100_000, 1_000_000]);
   },
   'flush-one'() {
-    console.log(JSON.stringify(benchFlush(process.argv[3]!, 1_000_000)));
+    console.log(JSON.stringify(benchFlush(process.argv[3]!, Number(process.argv[4] ?? 1_000_000))));
   },
   'kernel-one'() {
-    console.log(JSON.stringify(benchKernel(process.argv[3]!, 1_000_000, 3_000_000)));
+    const n = Number(process.argv[4] ?? 1_000_000);
+    console.log(JSON.stringify(benchKernel(process.argv[3]!, n, 3 * n)));
   },
   engine() {
     // Five interleaved rounds after four warm-up rounds (V8 needs a few runs to reach its

@@ -10,7 +10,8 @@ import type { LiveScenario } from '../live/dir.js';
 import { CONNTRACK, kernelRelease, requireLive } from '../live/host.js';
 import { TWIN_PRESET } from '../live/twin.js';
 import { compareDirs, formatComparison, markdownComparison, writeComparison } from '../live/compare.js';
-import { predict, validate, validationSet } from '../live/validate.js';
+import { copyLiveFolders, predict, validate, validationSet } from '../live/validate.js';
+import { calibrationSet } from '../live/calibration.js';
 import { runCommandInGuest } from '../live/guest/command.js';
 import { claimFolder } from '../lib/folder.js';
 import { preset } from '../../models/presets.js';
@@ -41,7 +42,7 @@ function liveOptions(): Option[] {
 }
 
 /** Options of `live` itself (the rest belong to the scenario). */
-const OWN_FLAGS = new Set(['simulate', 'out', 'replace', 'preset', 'guest']);
+const OWN_FLAGS = new Set(['simulate', 'out', 'replace', 'preset', 'guest', 'calibration']);
 
 export function addLiveCommands(program: Command): void {
   const live = program
@@ -57,6 +58,7 @@ export function addLiveCommands(program: Command): void {
     )
     .option('--simulate', 'run the simulated twin (calibrated) instead of the host kernel', false)
     .option('--preset <name>', `the twin's kernel preset (with --simulate)`, TWIN_PRESET)
+    .option('--calibration <name>', `the twin's calibrated speeds: host, or tcg-guest (docs/validation.md)`, 'host')
     .option(
       '--guest <kernel>',
       'run it in a QEMU guest booted on another kernel: "debian" (this Debian release\'s kernel), a package linux-image-<release>, or a vmlinuz-<release> path (docs/guest.md)',
@@ -76,6 +78,7 @@ export function addLiveCommands(program: Command): void {
     const outArg = (o.out as string | undefined) ?? `results/${source}-${scenario}`;
     const presetName = o.preset as string;
     preset(presetName); // refused here, naming the presets, before anything runs
+    calibrationSet(o.calibration as string);
     if (o.guest !== undefined && o.simulate) throw new ConfigError('--guest', o.guest, 'cannot go with --simulate');
     // Refuse before anything is created when the host cannot run it.
     if (source === 'live' && o.guest === undefined)
@@ -100,7 +103,7 @@ export function addLiveCommands(program: Command): void {
       source,
       out,
       () => (source === 'live' ? kernelRelease() : presetName),
-      { force: o.replace === true },
+      { force: o.replace === true, calibration: o.calibration as string },
     );
     console.log(
       rows
@@ -134,6 +137,8 @@ export function addLiveCommands(program: Command): void {
     )
     .option('--live-only', 'only the measurements (what a guest does for the host)', false)
     .option('--cases <list>', 'only these cases, comma-separated (names as in docs/validation.md)')
+    .option('--calibration <name>', "the twins' calibrated speeds: host, or tcg-guest")
+    .option('--from <dir>', 'compare the live folders an earlier validate wrote there (nothing is measured)')
     .action(
       async (o: {
         quick: boolean;
@@ -144,7 +149,10 @@ export function addLiveCommands(program: Command): void {
         predict: boolean;
         liveOnly: boolean;
         cases?: string;
+        calibration?: string;
+        from?: string;
       }) => {
+        if (o.calibration !== undefined) calibrationSet(o.calibration);
         const cases = o.cases?.split(',').map((c) => c.trim());
         validationSet(o.quick, cases); // unknown names refused before anything runs
         if (o.preset !== undefined) preset(o.preset);
@@ -159,7 +167,12 @@ export function addLiveCommands(program: Command): void {
           return;
         }
         let measure: 'here' | 'only' | 'done' = o.liveOnly ? 'only' : 'here';
-        if (o.guest !== undefined) {
+        if (o.from !== undefined) {
+          if (o.guest !== undefined || o.liveOnly)
+            throw new ConfigError('--from', o.from, 'cannot go with --guest or --live-only (it measures nothing)');
+          copyLiveFolders(resolve(o.from), out, validationSet(o.quick, cases));
+          measure = 'done';
+        } else if (o.guest !== undefined) {
           claimFolder(out, '', { resume: false, force: false, forceFlag: '--out <another folder>' });
           const args = ['validate', '--live-only', '--repeats', String(o.repeats), ...(o.quick ? ['--quick'] : [])];
           if (o.cases !== undefined) args.push('--cases', o.cases);
@@ -170,7 +183,16 @@ export function addLiveCommands(program: Command): void {
           }
           measure = 'done';
         } else requireLive('validate', [CONNTRACK]);
-        const r = await validate({ repeats: o.repeats, quick: o.quick, out, log, preset: o.preset, measure, cases });
+        const r = await validate({
+          repeats: o.repeats,
+          quick: o.quick,
+          out,
+          log,
+          preset: o.preset,
+          measure,
+          cases,
+          calibration: o.calibration,
+        });
         if (measure === 'only') {
           console.log(`written ${out}`);
           return;

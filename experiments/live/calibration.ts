@@ -2,6 +2,8 @@
 // (docs/validation.md has the runs). Presets stay uncalibrated: the kernel code has no CPU speed;
 // these describe this VM and the Python helper.
 
+import { ConfigError } from '../../sim/index.js';
+
 /** One calibrated value and where it came from. */
 export interface Calibrated {
   readonly value: number;
@@ -23,6 +25,28 @@ export const CALIBRATION = {
   },
 } as const satisfies Record<string, Calibrated>;
 
-/** The values alone, as recorded in a simulated run's scenario.json. */
-export const calibrationValues = (): Record<string, number> =>
-  Object.fromEntries(Object.entries(CALIBRATION).map(([k, v]) => [k, v.value]));
+/** The calibrated values a twin runs with. */
+export interface CalibrationValues {
+  readonly readerCostUs: number;
+  readonly flushCostNs: number;
+  readonly readerWakeupUs: number;
+}
+
+const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
+  readerCostUs: c.readerCostUs.value,
+  flushCostNs: c.flushCostNs.value,
+  readerWakeupUs: c.readerWakeupUs.value,
+});
+
+/** The named calibrations: 'host' (above) and 'tcg-guest' (the 6.1 guest under QEMU TCG here). */
+export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValues, Calibrated>>> = {
+  host: CALIBRATION,
+};
+
+/** The calibration `name`; a ConfigError lists the known ones. */
+export function calibrationSet(name: string): CalibrationValues {
+  const c = CALIBRATIONS[name];
+  if (c === undefined)
+    throw new ConfigError('--calibration', name, `must be one of ${Object.keys(CALIBRATIONS).join(', ')}`);
+  return valuesOf(c);
+}

@@ -5,7 +5,7 @@ import { preset } from '../../models/presets.js';
 import type { CtEvent } from '../../models/kernel/events.js';
 import type { Row } from '../lib/experiment.js';
 import { inNamespace, requireLive, sleep, type Namespace } from './host.js';
-import { TWIN_PRESET } from './twin.js';
+import { TWIN_PRESET, twinOn, type Twin } from './twin.js';
 
 export interface CapacityParams {
   buffers: number[];
@@ -89,9 +89,9 @@ export async function liveCapacity(p: CapacityParams): Promise<Row[]> {
 }
 
 /** Rows of results.csv, predicted by the model (deterministic: every repeat is the same). */
-export function simulateCapacity(p: CapacityParams, preset = TWIN_PRESET): Row[] {
+export function simulateCapacity(p: CapacityParams, twin: Twin = twinOn()): Row[] {
   return p.buffers.flatMap((b) => {
-    const s = simulatedCapacity(b, preset);
+    const s = simulatedCapacity(b, twin.preset);
     return Array.from({ length: p.repeats }, (_, r) => ({
       requested_bytes: b,
       repeat: r,

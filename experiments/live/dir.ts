@@ -24,6 +24,8 @@ export interface RunInfo {
   system: string;
   /** Sim: the calibrated values used (see calibration.ts). */
   calibration?: Record<string, number>;
+  /** Sim: the named calibration when it is not the host's ('tcg-guest'). */
+  calibrationSet?: string;
   /** Live: load averages (1, 5, 15 min) when the measurement started and ended, and the CPUs. */
   load?: { start: number[]; end: number[]; cpus: number };
   /** Live in a guest (`--guest`): what ran it (docs/guest.md). */

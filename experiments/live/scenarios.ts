@@ -4,12 +4,11 @@ import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
 import { liveCapacity, simulateCapacity, type CapacityParams } from './capacity.js';
 import { flushRow, liveFlush, type FlushParams, type FlushRecord, type TableSample } from './flush.js';
-import { simulateExhaustion, simulateExpiry, simulateFlush } from './twin.js';
+import { simulateExhaustion, simulateExpiry, simulateFlush, twinOn, type Twin } from './twin.js';
 import { expiryRow, latenessOf, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
 import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 import { writeRunDir, type LiveScenario } from './dir.js';
 import { claimFolder } from '../lib/folder.js';
-import { calibrationValues } from './calibration.js';
 import { cpus, loadavg } from 'node:os';
 import { guestInfo } from './guest/env.js';
 
@@ -78,8 +77,8 @@ export interface ScenarioDef<P extends object> {
   keys: string[];
   metrics: Metric[];
   live(p: P): Promise<ScenarioOutput>;
-  /** The twin: the same parameters through the simulator on kernel preset `preset`. */
-  simulate(p: P, preset: string): ScenarioOutput;
+  /** The twin: the same parameters through the simulator. */
+  simulate(p: P, twin: Twin): ScenarioOutput;
 }
 
 /** samples.csv: the table samples of every repeat. */
@@ -125,7 +124,7 @@ const capacity: ScenarioDef<CapacityParams> = {
     { column: 'rmem_bytes', kind: 'count' },
   ],
   live: async (p) => ({ results: await liveCapacity(p), series: {} }),
-  simulate: (p, preset) => ({ results: simulateCapacity(p, preset), series: {} }),
+  simulate: (p, twin) => ({ results: simulateCapacity(p, twin), series: {} }),
 };
 
 const flush: ScenarioDef<FlushParams> = {
@@ -161,7 +160,7 @@ const flush: ScenarioDef<FlushParams> = {
     { column: 'last_after_first_ms', kind: 'time', cpuBound: largeRounds },
   ],
   live: async (p) => flushOutput(p, await liveFlush(p)),
-  simulate: (p, preset) => flushOutput(p, simulateFlush(p, preset)),
+  simulate: (p, twin) => flushOutput(p, simulateFlush(p, twin)),
 };
 
 const expiry: ScenarioDef<ExpiryParams> = {
@@ -194,7 +193,7 @@ const expiry: ScenarioDef<ExpiryParams> = {
     { column: 'spread_ms', kind: 'time', cpuBound: always },
   ],
   live: async (p) => expiryOutput(p, await liveExpiry(p)),
-  simulate: (p, preset) => expiryOutput(p, simulateExpiry(p, preset)),
+  simulate: (p, twin) => expiryOutput(p, simulateExpiry(p, twin)),
 };
 
 function expiryOutput(p: ExpiryParams, recs: ExpiryRecord[]): ScenarioOutput {
@@ -243,7 +242,7 @@ const exhaustion: ScenarioDef<ExhaustionParams> = {
     { column: 'last_refused_ms', kind: 'time' },
   ],
   live: async (p) => exhaustionOutput(p, await liveExhaustion(p)),
-  simulate: (p, preset) => exhaustionOutput(p, simulateExhaustion(p, preset)),
+  simulate: (p, twin) => exhaustionOutput(p, simulateExhaustion(p, twin)),
 };
 
 function exhaustionOutput(p: ExhaustionParams, recs: ExhaustionRecord[]): ScenarioOutput {
@@ -302,15 +301,17 @@ export async function runScenario(
   source: 'live' | 'sim',
   out: string,
   system: () => string,
-  o: { force?: boolean } = {},
+  o: { force?: boolean; calibration?: string } = {},
 ): Promise<Row[]> {
   const def = SCENARIOS[scenario] as unknown as ScenarioDef<object>;
+  const calibration = o.calibration ?? 'host';
+  const twin = source === 'sim' ? twinOn(system(), calibration) : undefined;
   const p = def.params(scenarioOptions(scenario, given));
   // Refused before the measurement when the folder holds another run's files.
   claimFolder(out, '', { resume: false, force: o.force ?? false, forceFlag: '--replace' });
   const loadStart = loadavg();
   // A twin's system is the preset it runs on.
-  const res = source === 'live' ? await def.live(p) : def.simulate(p, system());
+  const res = twin === undefined ? await def.live(p) : def.simulate(p, twin);
   // Repeats may differ between a live run and its twin; the rest must match for `compare`.
   const params = { ...(p as Record<string, number | boolean | string | number[]>) };
   delete params.repeats;
@@ -321,7 +322,8 @@ export async function runScenario(
       source,
       params,
       system: system(),
-      ...(source === 'sim' ? { calibration: calibrationValues() } : {}),
+      ...(twin ? { calibration: { ...twin.calibration } } : {}),
+      ...(twin && calibration !== 'host' ? { calibrationSet: calibration } : {}),
       // The machine is shared: every live run says how busy it was (1-, 5-, 15-minute averages).
       ...(source === 'live' ? { load: { start: loadStart, end: loadavg(), cpus: cpus().length } } : {}),
       ...(source === 'live' && guestInfo() ? { guest: guestInfo() } : {}),

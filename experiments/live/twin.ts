@@ -6,12 +6,24 @@ import type { WorkloadConfig } from '../../models/workloads/flows.js';
 import type { Timeouts } from '../../models/kernel/config.js';
 import type { ListenerConfig } from '../../models/listeners/config.js';
 import { workload } from '../lib/common.js';
-import { CALIBRATION } from './calibration.js';
+import { calibrationSet, type CalibrationValues } from './calibration.js';
 import type { FlushParams, FlushRecord, TableSample } from './flush.js';
 import type { ExpiryParams, ExpiryRecord } from './expiry.js';
 import { SENDER_DELAY_MS, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 
 export const TWIN_PRESET = 'linux-6.18';
+
+/** What a twin runs on: a kernel preset and the calibrated speeds of the machine it stands for. */
+export interface Twin {
+  readonly preset: string;
+  readonly calibration: CalibrationValues;
+}
+
+/** The host's twin on `preset` (calibration of this VM's reader and conntrack -F). */
+export const twinOn = (preset = TWIN_PRESET, calibration = 'host'): Twin => ({
+  preset,
+  calibration: calibrationSet(calibration),
+});
 
 /** The preset of a live run's kernel release (6.1.x → linux-6.1); the host's otherwise. */
 export function presetForRelease(release: string): string {
@@ -46,7 +58,10 @@ function fillThenFlush(n: number, p: { fillRateHz: number }): { fill: WorkloadCo
 }
 
 /** The helper as a simulated listener. */
-function helperListener(o: { buffer: number; force: boolean; reliable: boolean; delayUs: number }): ListenerConfig {
+function helperListener(
+  o: { buffer: number; force: boolean; reliable: boolean; delayUs: number },
+  cal: CalibrationValues,
+): ListenerConfig {
   return {
     kind: 'raw',
     groups: [1, 2, 3],
@@ -55,23 +70,23 @@ function helperListener(o: { buffer: number; force: boolean; reliable: boolean; 
     rcvbufBytes: o.buffer,
     force: o.force,
     reader: {
-      wakeupUs: { kind: 'constant', us: CALIBRATION.readerWakeupUs.value },
-      costUs: { kind: 'constant', us: CALIBRATION.readerCostUs.value + o.delayUs },
+      wakeupUs: { kind: 'constant', us: cal.readerWakeupUs },
+      costUs: { kind: 'constant', us: cal.readerCostUs + o.delayUs },
       slowdown: 1,
     },
   };
 }
 
 /** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
-function flushScenario(p: FlushParams, preset: string): { sc: ScenarioConfig; flushS: number } {
+function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS: number } {
   const { fill, flushS } = fillThenFlush(p.entries, p);
   return {
     flushS,
     sc: {
-      preset,
-      kernel: { flushCostNs: CALIBRATION.flushCostNs.value },
+      preset: twin.preset,
+      kernel: { flushCostNs: twin.calibration.flushCostNs },
       netlink: {},
-      listeners: [helperListener(p)],
+      listeners: [helperListener(p, twin.calibration)],
       workloads: [fill],
       actions: [{ atS: flushS, kind: 'flush' }],
       // One DESTROY per 16 ms at worst, plus the first redelivery second.
@@ -82,9 +97,9 @@ function flushScenario(p: FlushParams, preset: string): { sc: ScenarioConfig; fl
 }
 
 /** Runs the flush in the simulator, once per repeat (seed = repeat + 1). */
-export function simulateFlush(p: FlushParams, preset = TWIN_PRESET): FlushRecord[] {
+export function simulateFlush(p: FlushParams, twin: Twin = twinOn()): FlushRecord[] {
   const out: FlushRecord[] = [];
-  const { sc, flushS } = flushScenario(p, preset);
+  const { sc, flushS } = flushScenario(p, twin);
   const scenario = parseScenario(sc);
   for (let r = 0; r < p.repeats; r++) {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
@@ -107,7 +122,7 @@ export function simulateFlush(p: FlushParams, preset = TWIN_PRESET): FlushRecord
 /** When the simulated probe is sent: after the gc's first run (1 s after init), like a live one. */
 const PROBE_AT_S = 1.5;
 
-function expiryScenario(p: ExpiryParams, preset: string, burstAtS?: number): ScenarioConfig {
+function expiryScenario(p: ExpiryParams, twin: Twin, burstAtS?: number): ScenarioConfig {
   const udp = (o: Partial<WorkloadConfig>): WorkloadConfig => unrepliedFlows({ rateHz: fillRate(p), ...o });
   const probe = udp({ flows: 1, startS: PROBE_AT_S, stopS: PROBE_AT_S + 1, tupleBase: 1_000_000 });
   const workloads = [probe];
@@ -119,10 +134,10 @@ function expiryScenario(p: ExpiryParams, preset: string, burstAtS?: number): Sce
     actions.push({ atS: burstAtS - p.offsetS, kind: 'sysctl', name: 'udpTimeoutS', value: p.timeoutS });
   }
   return {
-    preset,
+    preset: twin.preset,
     kernel: { timeouts: { udpS: 1 } as Timeouts },
     netlink: {},
-    listeners: [helperListener({ buffer: 32 << 20, force: true, reliable: false, delayUs: 0 })],
+    listeners: [helperListener({ buffer: 32 << 20, force: true, reliable: false, delayUs: 0 }, twin.calibration)],
     workloads,
     actions,
     durationS: (burstAtS ?? PROBE_AT_S) + p.timeoutS + 150,
@@ -131,16 +146,16 @@ function expiryScenario(p: ExpiryParams, preset: string, burstAtS?: number): Sce
 }
 
 /** Runs the expiry measurement in the simulator (deterministic: every repeat is the same run). */
-export function simulateExpiry(p: ExpiryParams, preset = TWIN_PRESET): ExpiryRecord[] {
+export function simulateExpiry(p: ExpiryParams, twin: Twin = twinOn()): ExpiryRecord[] {
   const destroysOf = (sc: ScenarioConfig) => {
     const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 });
     run.run();
     return run.world.listeners[0]!.log;
   };
   const ms = (t: number): number => t / 1e6 - PROBE_AT_S * 1000;
-  const probeDestroy = destroysOf(expiryScenario(p, preset)).find((e) => e.kind === 'msg' && e.ev.type === 'destroy');
+  const probeDestroy = destroysOf(expiryScenario(p, twin)).find((e) => e.kind === 'msg' && e.ev.type === 'destroy');
   if (!probeDestroy) throw new Error('simulated probe never expired');
-  const log = destroysOf(expiryScenario(p, preset, probeDestroy.t / 1e9 + p.offsetS));
+  const log = destroysOf(expiryScenario(p, twin, probeDestroy.t / 1e9 + p.offsetS));
   const at = (type: string): Map<number, number> =>
     new Map(
       log.flatMap((e) =>
@@ -157,17 +172,17 @@ export function simulateExpiry(p: ExpiryParams, preset = TWIN_PRESET): ExpiryRec
 }
 
 /** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
-function exhaustionScenario(p: ExhaustionParams, preset: string): { sc: ScenarioConfig; flushS: number } {
+function exhaustionScenario(p: ExhaustionParams, twin: Twin): { sc: ScenarioConfig; flushS: number } {
   const { fill, flushS } = fillThenFlush(p.max, p);
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
   return {
     flushS,
     sc: {
-      preset,
-      kernel: { max: p.max, flushCostNs: CALIBRATION.flushCostNs.value },
+      preset: twin.preset,
+      kernel: { max: p.max, flushCostNs: twin.calibration.flushCostNs },
       netlink: {},
-      listeners: [helperListener({ ...p, reliable: true })],
+      listeners: [helperListener({ ...p, reliable: true }, twin.calibration)],
       workloads: [
         fill,
         unrepliedFlows({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
@@ -181,8 +196,8 @@ function exhaustionScenario(p: ExhaustionParams, preset: string): { sc: Scenario
 }
 
 /** Runs the exhaustion measurement in the simulator, once per repeat (seed = repeat + 1). */
-export function simulateExhaustion(p: ExhaustionParams, preset = TWIN_PRESET): ExhaustionRecord[] {
-  const { sc, flushS } = exhaustionScenario(p, preset);
+export function simulateExhaustion(p: ExhaustionParams, twin: Twin = twinOn()): ExhaustionRecord[] {
+  const { sc, flushS } = exhaustionScenario(p, twin);
   const scenario = parseScenario(sc);
   return Array.from({ length: p.repeats }, (_, r) => {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });

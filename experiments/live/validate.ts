@@ -1,5 +1,6 @@
 // `nfct-sim validate`: the whole validation set of docs/validation.md in one command — each
 // scenario live, its simulated twin, and their comparison — with one summary at the end.
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
@@ -26,6 +27,13 @@ export interface ValidationCase {
 export function validationSet(quick: boolean, names?: readonly string[]): ValidationCase[] {
   const all: (ValidationCase & { minutes: number })[] = [
     { name: 'capacity', scenario: 'capacity', options: {}, minutes: 0.2 },
+    // Requests above net.core.rmem_max, which SO_RCVBUF clamps to it: 212992 on 6.1, 4 MiB on 6.18.
+    {
+      name: 'capacity-above-rmem-max',
+      scenario: 'capacity',
+      options: { buffers: '425984,1048576', flows: 2000 },
+      minutes: 0.2,
+    },
     { name: 'flush-2000-1024f', scenario: 'flush', options: { entries: 2000, buffer: 1024, force: true }, minutes: 2 },
     {
       name: 'flush-20000-1024f',
@@ -77,6 +85,7 @@ export async function validate(o: {
   preset?: string;
   measure?: 'here' | 'only' | 'done';
   cases?: readonly string[];
+  calibration?: string;
 }): Promise<{ figures: number; outside: string[] }> {
   const measure = o.measure ?? 'here';
   if (measure !== 'done') requireLive('validate', [CONNTRACK]);
@@ -92,7 +101,9 @@ export async function validate(o: {
       if (measure === 'only') continue;
     }
     const preset = o.preset ?? presetForRelease(readRunDir(liveDir).info.system);
-    await runScenario(c.scenario, { ...opts, repeats: 1 }, 'sim', simDir, () => preset);
+    await runScenario(c.scenario, { ...opts, repeats: 1 }, 'sim', simDir, () => preset, {
+      calibration: o.calibration,
+    });
     const cmp = compareDirs(liveDir, simDir);
     await writeComparison(join(o.out, c.name), cmp);
     o.log(formatComparison(cmp));
@@ -150,4 +161,11 @@ export async function predict(o: {
   }
   writeAtomic(join(o.out, 'predictions.csv'), toCsv(rows, Object.keys(rows[0]!)));
   return rows;
+}
+
+/** `validate --from`: each case's live folder of an earlier validation, copied into `out` (checked complete). */
+export function copyLiveFolders(from: string, out: string, cases: readonly ValidationCase[]): void {
+  if (from === out) return;
+  for (const c of cases) readRunDir(join(from, c.name, 'live')); // all there before anything is copied
+  for (const c of cases) cpSync(join(from, c.name, 'live'), join(out, c.name, 'live'), { recursive: true });
 }

@@ -1,15 +1,7 @@
 // `live … --guest` and `validate --guest`: the same command, run inside a guest, its output
 // folder brought back into --out with guest.json (what booted, how long, the host's load) and the
 // guest's console beside it. The folder appears complete or not at all: its manifest comes last.
-import {
-  cpSync,
-  existsSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MANIFEST, writeManifest, type Manifest } from '../../lib/folder.js';
 import { GUEST_SHARE } from './initramfs.js';

@@ -14,7 +14,7 @@ import { flushSummary, flushRow } from '../../../experiments/live/flush.js';
 import { expiryRow } from '../../../experiments/live/expiry.js';
 import { exhaustionRow } from '../../../experiments/live/exhaustion.js';
 import { simulatedCapacity } from '../../../experiments/live/capacity.js';
-import { simulateFlush } from '../../../experiments/live/twin.js';
+import { presetForRelease, simulateFlush } from '../../../experiments/live/twin.js';
 import { compareDirs, compareResults, formatComparison, relError } from '../../../experiments/live/compare.js';
 import { readRunDir } from '../../../experiments/live/dir.js';
 import { SCENARIOS, runScenario, scenarioOptions } from '../../../experiments/live/scenarios.js';
@@ -68,7 +68,7 @@ for (const name of readdirSync(FIXTURES).sort()) {
       optionsOf(live.info.scenario, live.info.params, 1),
       'sim',
       sim,
-      () => 'linux-6.18',
+      () => presetForRelease(live.info.system),
     );
     const c = compareDirs(dir, sim);
     t.log(formatComparison(c));
