@@ -19,7 +19,7 @@ const determinism = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'docs/api/', 'dist/', 'results/', '**/*.mjs'] },
+  { ignores: ['node_modules/', 'docs/api/', 'dist/', '.guest-build/', 'results/', '**/*.mjs'] },
   ...tseslint.configs.recommended,
   {
     rules: {
