@@ -60,15 +60,25 @@ export const NLM_F_CREATE = 0x400;
 
 export type MessageType = 'new' | 'update' | 'destroy';
 
+/** The three kinds of message (shared: every delivery attempt asks, most of them fail). */
+const MESSAGES = {
+  destroy: Object.freeze({ type: 'destroy', group: GROUP.DESTROY, flags: 0 }),
+  new: Object.freeze({ type: 'new', group: GROUP.NEW, flags: NLM_F_CREATE | NLM_F_EXCL }),
+  update: Object.freeze({ type: 'update', group: GROUP.UPDATE, flags: 0 }),
+} as const;
+
 /**
  * The one message a delivery call produces (checklist core#5, netlink#15): DESTROY if the
  * DESTROY bit is set, else NEW (CREATE|EXCL) if NEW or RELATED, else UPDATE; null when E0's
  * ctnetlink would send nothing (no STATUS/PROTOINFO bit) or the mask is empty.
  */
-export function messageFor(events: number, bits: EventBits): { type: MessageType; group: Group; flags: number } | null {
-  if (events & bits.DESTROY) return { type: 'destroy', group: GROUP.DESTROY, flags: 0 };
-  if (events & (bits.NEW | bits.RELATED)) return { type: 'new', group: GROUP.NEW, flags: NLM_F_CREATE | NLM_F_EXCL };
-  if (events & bits.updateMask) return { type: 'update', group: GROUP.UPDATE, flags: 0 };
+export function messageFor(
+  events: number,
+  bits: EventBits,
+): { readonly type: MessageType; readonly group: Group; readonly flags: number } | null {
+  if (events & bits.DESTROY) return MESSAGES.destroy;
+  if (events & (bits.NEW | bits.RELATED)) return MESSAGES.new;
+  if (events & bits.updateMask) return MESSAGES.update;
   return null;
 }
 
