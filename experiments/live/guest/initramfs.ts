@@ -1,7 +1,8 @@
 // The guest's initramfs: a static busybox, the kernel modules the live runner needs (with their
 // dependencies, in load order, from modules.dep) and an init that mounts the host's own root
-// file system read-only over 9p, gives it fresh /tmp, /run and /dev, and runs the job the host
-// left in the shared folder. Nothing of the host is written but that folder.
+// file system read-only over 9p, gives it a fresh /run (the shared folder and TMPDIR are there)
+// and /dev, and runs the job the host left in the shared folder. Nothing of the host is written
+// but that folder.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +33,13 @@ export const GUEST_MODULES = [
 
 /** Mount tags of the 9p shares. */
 export const TAG = { root: 'hostroot', share: 'share' } as const;
-/** Where the shared folder appears inside the guest. */
-export const GUEST_SHARE = '/tmp/share';
+/**
+ * Where the shared folder appears inside the guest, and the guest's TMPDIR: both on a fresh
+ * tmpfs at /run. The host's /tmp stays visible (read-only), since the package itself may live
+ * there (a CI clone does).
+ */
+export const GUEST_SHARE = '/run/nfct-sim-share';
+export const GUEST_TMPDIR = '/run/tmp';
 
 /** The module files to load, dependencies first, each once. */
 export function moduleOrder(modulesDep: string, wanted: readonly string[]): string[] {
@@ -87,8 +93,8 @@ O=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $O,ro,cache=loose ${TAG.root} $R || echo "nfct-sim-guest: cannot mount the host root"
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts devpts $R/dev/pts; mount -t tmpfs shm $R/dev/shm
-mount -t tmpfs tmp $R/tmp; mount -t tmpfs run $R/run
-mkdir -p $R${GUEST_SHARE}; mount -t 9p -o $O ${TAG.share} $R${GUEST_SHARE}
+mount -t tmpfs run $R/run
+mkdir -p $R${GUEST_TMPDIR} $R${GUEST_SHARE}; mount -t 9p -o $O ${TAG.share} $R${GUEST_SHARE}
 echo "nfct-sim-guest: up $(cat /proc/uptime)"
 chroot $R /bin/sh ${GUEST_SHARE}/job.sh
 poweroff -f

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT as ROOT_URL } from '../../lib/runner.js';
 import { tool } from '../host.js';
 import { GUEST_ENV, type GuestInfo } from './env.js';
-import { GUEST_SHARE, TAG, initramfs } from './initramfs.js';
+import { GUEST_SHARE, GUEST_TMPDIR, TAG, initramfs } from './initramfs.js';
 import { resolveKernel, type GuestKernel } from './kernel.js';
 
 const PACKAGE_ROOT = fileURLToPath(ROOT_URL);
@@ -161,7 +161,7 @@ export async function runInGuest(
   writeFileSync(
     join(share, 'job.sh'),
     [
-      `export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root ${GUEST_ENV}=${shellQuote(JSON.stringify(info))}`,
+      `export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=${GUEST_TMPDIR} ${GUEST_ENV}=${shellQuote(JSON.stringify(info))}`,
       `cd ${shellQuote(PACKAGE_ROOT)}`,
       `node ${GUEST_SHARE}/run.mjs ${args.map(shellQuote).join(' ')} </dev/null`,
       `echo $? > ${GUEST_SHARE}/rc`,
