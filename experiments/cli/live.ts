@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../../sim/index.js';
 import { checkWritable } from '../lib/output.js';
 import type { LiveScenario } from '../live/dir.js';
@@ -173,7 +174,12 @@ export function addLiveCommands(program: Command): void {
           copyLiveFolders(resolve(o.from), out, validationSet(o.quick, cases));
           measure = 'done';
         } else if (o.guest !== undefined) {
-          claimFolder(out, '', { resume: false, force: false, forceFlag: '--out <another folder>' });
+          if (existsSync(out) && readdirSync(out).length > 0)
+            throw new ConfigError(
+              '--out',
+              o.out,
+              'must be an empty or new folder (a guest validation writes a whole set)',
+            );
           const args = ['validate', '--live-only', '--repeats', String(o.repeats), ...(o.quick ? ['--quick'] : [])];
           if (o.cases !== undefined) args.push('--cases', o.cases);
           const rc = await runCommandInGuest(o.guest, args, out, log);

@@ -163,6 +163,13 @@ test('bad --guest input: one line naming the field, exit 2, nothing created', (t
     t.regex(r.stderr, /^nfct-sim: (--guest|--preset|preset|--predict|--cases) = .*\n$/, args.join(' '));
     t.false(existsSync(out), args.join(' '));
   }
+  // A guest validation refuses a folder with anything in it, before booting; the file stays alone.
+  const busy = tmp();
+  writeFileSync(join(busy, 'mine.txt'), 'x');
+  const r = cli('validate', '--guest', 'debian', '--out', busy);
+  t.is(r.status, 2);
+  t.regex(r.stderr, /^nfct-sim: --out = ".*": must be an empty or new folder/);
+  t.deepEqual(readdirSync(busy), ['mine.txt']);
 });
 
 // The real thing: only as root with everything a guest needs (see .ci/run).
