@@ -4,6 +4,7 @@ import { bareRun, engineRun, type Measured } from './engine.js';
 import { engineHold, lazyHeapHold, objectHold, queueHold, type HoldMeasured } from './hold.js';
 import { benchKernel, type KernelBench } from './kernel.js';
 import { benchFlush, type FlushBench } from './flush1m.js';
+import { benchJobs } from './jobs.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PRESET_NAMES } from '../../models/presets.js';
@@ -60,7 +61,18 @@ function memoryLines(sizes: readonly number[]): void {
   }
 }
 
-const benches: Record<string, () => void> = {
+async function jobsLine(rounds: number, quick: boolean): Promise<void> {
+  const r = await benchJobs('flush', rounds, quick);
+  const ratio = r.seconds[1] / r.seconds[2];
+  console.log(
+    `jobs: run flush${quick ? ' --quick' : ''} --runs 8 (${r.tasks} tasks), median of ${rounds} alternating rounds${quick ? " (tasks this small measure the workers' start more than their speed)" : ''}`,
+  );
+  console.log(
+    `  --jobs 1 ${r.seconds[1].toFixed(2)} s, --jobs 2 ${r.seconds[2].toFixed(2)} s: ${ratio.toFixed(2)}x   (target >= 1.7x: ${ratio >= 1.7 ? 'met' : 'NOT met'}); results.csv ${r.identical ? 'byte-identical' : 'DIFFERENT'}`,
+  );
+}
+
+const benches: Record<string, () => void | Promise<void>> = {
   kernel() {
     kernelLines(1_000_000, PRESET_NAMES);
   },
@@ -69,6 +81,14 @@ const benches: Record<string, () => void> = {
   },
   memory() {
     memoryLines([10_000, 100_000, 1_000_000]);
+  },
+  jobs: () => jobsLine(3, false),
+  /** Every line at reduced size, to check a change for regressions before committing it. */
+  async quick() {
+    kernelLines(100_000, PRESET_NAMES);
+    flushLines(100_000, PRESET_NAMES);
+    memoryLines([10_000, 100_000]);
+    await jobsLine(1, true);
   },
   'flush-one'() {
     console.log(JSON.stringify(benchFlush(process.argv[3]!, Number(process.argv[4] ?? 1_000_000))));
@@ -159,4 +179,4 @@ if (names.length === 0 || unknown.length > 0) {
   );
   process.exit(2);
 }
-for (const n of names) benches[n]!();
+for (const n of names) await benches[n]!();
