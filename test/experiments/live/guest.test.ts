@@ -173,7 +173,15 @@ test('bad --guest input: one line naming the field, exit 2, nothing created', (t
 });
 
 // The real thing: only as root with everything a guest needs (see .ci/run).
-const why = process.getuid?.() !== 0 ? 'needs root' : guestUnavailable();
+/** Why Debian's kernel package cannot be had here (apt knows no candidate for linux-image-amd64). */
+function kernelUnavailable(): string | undefined {
+  const r = spawnSync('apt-cache', ['policy', 'linux-image-amd64'], { encoding: 'utf8' });
+  const candidate = /Candidate: (\S+)/.exec(r.stdout ?? '')?.[1];
+  return candidate === undefined || candidate === '(none)'
+    ? 'has no linux-image-amd64 candidate in apt (apt-get update)'
+    : undefined;
+}
+const why = process.getuid?.() !== 0 ? 'needs root' : (guestUnavailable() ?? kernelUnavailable());
 const leftovers = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('.nfct-sim-guest-'));
 /** A QEMU of ours whose shared folder is below `parent` (other guests on the machine do not count). */
 const qemuRunning = (parent: string): boolean =>
