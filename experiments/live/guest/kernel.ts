@@ -54,7 +54,7 @@ export function resolveKernel(spec: string): GuestKernel {
 
 function debianKernel(spec: string): GuestKernel {
   const apt = need('apt-get', 'apt', spec);
-  need('dpkg', 'dpkg', spec);
+  const dpkg = need('dpkg', 'dpkg', spec);
   const depmod = need('depmod', 'kmod', spec);
   let pkg = spec;
   if (spec === 'debian') {
@@ -83,7 +83,7 @@ function debianKernel(spec: string): GuestKernel {
     try {
       execFileSync(apt, ['download', `${pkg}=${version}`], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
       const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'))!;
-      execFileSync('dpkg', ['-x', deb, 'root'], { cwd: tmp });
+      execFileSync(dpkg, ['-x', deb, 'root'], { cwd: tmp });
       rmSync(join(tmp, deb));
       execFileSync(depmod, ['-b', join(tmp, 'root'), release]);
       rmSync(dir, { recursive: true, force: true });
