@@ -11,7 +11,7 @@ import { digestOf, requireComplete, writeManifest } from '../lib/folder.js';
 import type { Row } from '../lib/experiment.js';
 import type { GuestInfo } from './guest/env.js';
 
-export const LIVE_SCENARIOS = ['capacity', 'flush', 'expiry', 'exhaustion'] as const;
+export const LIVE_SCENARIOS = ['capacity', 'flush', 'expiry', 'exhaustion', 'conntrackd', 'conntrack-e'] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
 
 /** scenario.json. */
@@ -28,6 +28,8 @@ export interface RunInfo {
   calibrationSet?: string;
   /** Live: load averages (1, 5, 15 min) when the measurement started and ended, and the CPUs. */
   load?: { start: number[]; end: number[]; cpus: number };
+  /** Live: the machine's CPU time over the run by kind (/proc/stat, in USER_HZ ticks); steal is time the hypervisor took. */
+  cpuTicks?: Record<string, number>;
   /** Live in a guest (`--guest`): what ran it (docs/guest.md). */
   guest?: GuestInfo;
 }

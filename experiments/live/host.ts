@@ -100,6 +100,13 @@ export class Namespace {
       .map((l) => JSON.parse(l) as HelperLine);
   }
 
+  /** Starts a program in the namespace (`ip netns exec` execs it: the child's pid is the program's). */
+  start(args: string[]): Program {
+    const p = spawn(IP(), ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (p.pid !== undefined) this.onHelper(p.pid);
+    return new Program(p);
+  }
+
   /** Starts the listener helper with the given options (see listener.py). */
   listen(args: string[]): Listener {
     const p = spawn(IP(), ['netns', 'exec', this.name, tool('python3')!, HELPER, 'listen', ...args], {
@@ -161,6 +168,86 @@ export class Listener {
   /** Messages of one type. */
   messages(type: string): HelperLine[] {
     return this.lines.filter((l) => l.kind === 'msg' && l.type === type);
+  }
+}
+
+/**
+ * A process's scheduler counters: time on the CPU and waiting on a run queue
+ * (/proc/<pid>/schedstat), and its context switches (/proc/<pid>/status).
+ */
+export interface SchedCounters {
+  runNs: number;
+  waitNs: number;
+  voluntary: number;
+  involuntary: number;
+}
+
+/** What `b` adds to `a`. */
+export const schedDelta = (a: SchedCounters, b: SchedCounters): SchedCounters => ({
+  runNs: b.runNs - a.runNs,
+  waitNs: b.waitNs - a.waitNs,
+  voluntary: b.voluntary - a.voluntary,
+  involuntary: b.involuntary - a.involuntary,
+});
+
+/** A program started with {@link Namespace.start}: its output lines as they arrive, its exit. */
+export class Program {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  /** The exit code (or the signal's name) once it has ended. */
+  exit: number | string | undefined;
+  readonly closed: Promise<number | string>;
+
+  constructor(private readonly p: ChildProcessByStdio<null, Readable, Readable>) {
+    const collect = (stream: Readable, into: string[]): void => {
+      let partial = '';
+      stream.on('data', (d: Buffer) => {
+        const parts = (partial + d.toString()).split('\n');
+        partial = parts.pop()!;
+        into.push(...parts);
+      });
+      stream.on('end', () => void (partial && into.push(partial)));
+    };
+    collect(p.stdout, this.stdout);
+    collect(p.stderr, this.stderr);
+    this.closed = new Promise((res) =>
+      p.on('close', (code, signal) => {
+        this.exit = code ?? signal ?? 'unknown';
+        res(this.exit);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.p.pid!;
+  }
+
+  /** CPU time the program has used so far, ns (/proc/<pid>/schedstat: on-CPU time). */
+  cpuNs(): number | undefined {
+    return this.sched()?.runNs;
+  }
+
+  /** Its scheduler counters now (undefined once it has ended). */
+  sched(): SchedCounters | undefined {
+    try {
+      const [runNs, waitNs] = readFileSync(`/proc/${this.pid}/schedstat`, 'utf8').split(' ').map(Number);
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+      return {
+        runNs: runNs!,
+        waitNs: waitNs!,
+        voluntary: field('voluntary_ctxt_switches'),
+        involuntary: field('nonvoluntary_ctxt_switches'),
+      };
+    } catch {
+      return undefined; // ended
+    }
+  }
+
+  /** Sends `signal` and waits for the end. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+    if (this.exit === undefined) this.p.kill(signal);
+    return this.closed;
   }
 }
 

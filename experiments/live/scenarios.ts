@@ -8,8 +8,12 @@ import { simulateExhaustion, simulateExpiry, simulateFlush, twinOn, type Twin } 
 import { expiryRow, latenessOf, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
 import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 import { writeRunDir, type LiveScenario } from './dir.js';
+import { conntrackdRow, liveConntrackd, type ConntrackdParams, type ConntrackdRecord } from './conntrackd.js';
+import { conntrackERow, liveConntrackE, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
+import { simulateConntrackd, simulateConntrackE } from './twin-programs.js';
 import { claimFolder } from '../lib/folder.js';
 import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { guestInfo } from './guest/env.js';
 
 /** What a scenario run produces: results.csv rows and series files. */
@@ -259,11 +263,121 @@ function exhaustionOutput(p: ExhaustionParams, recs: ExhaustionRecord[]): Scenar
   };
 }
 
+const FLOWS = (dflt: number): LiveOption => ({
+  flag: '--flows <n>',
+  help: 'new unreplied flows in the burst',
+  default: dflt,
+  min: 1,
+});
+
+/** How fast the listener program reads sets these figures, not the kernel (issue #13). */
+const byReader = (): boolean => true;
+
+const conntrackd: ScenarioDef<ConntrackdParams> = {
+  describe:
+    'the real conntrackd (stats mode, generated conntrackd.conf) under a burst of new flows: buffer growth, overruns, resync, cache vs kernel; optionally conntrack -F',
+  options: {
+    repeats: REPEATS,
+    buffer: { flag: '--buffer <n>', help: 'NetlinkBufferSize in bytes', default: 65536, min: 1 },
+    growth: {
+      flag: '--growth <n>',
+      help: 'NetlinkBufferSizeMaxGrowth as a multiple of NetlinkBufferSize',
+      default: 4,
+      min: 1,
+    },
+    flows: FLOWS(30000),
+    fillRateHz: FILL_RATE,
+    reliable: { flag: '--reliable', help: 'NetlinkEventsReliable On', default: false },
+    flush: { flag: '--flush', help: 'conntrack -F after the burst, then until the table is empty', default: false },
+    resyncS: {
+      flag: '--resync-s <n>',
+      help: 'NetlinkOverrunResync in seconds (conntrackd defaults to 30; short so that the run sees it)',
+      default: 2,
+      min: 1,
+    },
+  },
+  params: (o) => ({
+    buffer: o.buffer as number,
+    growth: o.growth as number,
+    flows: o.flows as number,
+    fillRateHz: o.fillRateHz as number,
+    reliable: o.reliable as boolean,
+    flush: o.flush as boolean,
+    resyncS: o.resyncS as number,
+    repeats: o.repeats as number,
+  }),
+  keys: ['buffer', 'growth', 'flows', 'reliable', 'flush', 'resync_s'],
+  metrics: [
+    { column: 'buffer_set_bytes', kind: 'count' },
+    { column: 'buffer_final_bytes', kind: 'count' },
+    { column: 'doublings', kind: 'count' },
+    { column: 'cannot_grow', kind: 'count' },
+    { column: 'received_fill', kind: 'count', cpuBound: byReader },
+    { column: 'missing_fill', kind: 'count', cpuBound: byReader },
+    { column: 'overruns', kind: 'count', cpuBound: byReader },
+    { column: 'resyncs', kind: 'count' },
+    { column: 'resync_after_overrun_ms', kind: 'time' },
+    { column: 'cache_end', kind: 'count' },
+    { column: 'kernel_end', kind: 'count' },
+    { column: 'missing_end', kind: 'count' },
+    { column: 'ghosts_end', kind: 'count' },
+    { column: 'destroys', kind: 'count' },
+    { column: 'drain_ms', kind: 'time', cpuBound: byReader },
+  ],
+  live: async (p) => conntrackdOutput(p, await liveConntrackd(p)),
+  simulate: (p, twin) => conntrackdOutput(p, simulateConntrackd(p, twin)),
+};
+
+function conntrackdOutput(p: ConntrackdParams, recs: ConntrackdRecord[]): ScenarioOutput {
+  return {
+    results: recs.map((r, i) => conntrackdRow(p, i, r)),
+    series: {
+      polls: recs
+        .flatMap((r, i) => r.polls.map((x) => ({ repeat: i, ...x, t_ms: x.tMs })))
+        .map(({ tMs: _, ...x }) => x),
+      log: recs.flatMap((r, i) => r.log.map((line) => ({ repeat: i, line }))),
+    },
+  };
+}
+
+const conntrackE: ScenarioDef<ConntrackEParams> = {
+  describe:
+    'the real conntrack -E (optionally -b) under a burst of new flows: lines printed, ENOBUFS warnings, whether it exits',
+  options: {
+    repeats: REPEATS,
+    flows: FLOWS(30000),
+    fillRateHz: FILL_RATE,
+    bufferSize: { flag: '--buffer-size <n>', help: 'conntrack -E -b N (0: not given)', default: 0, min: 0 },
+  },
+  params: (o) => ({
+    flows: o.flows as number,
+    fillRateHz: o.fillRateHz as number,
+    bufferSize: o.bufferSize as number,
+    repeats: o.repeats as number,
+  }),
+  keys: ['flows', 'fill_rate_hz', 'buffer_size'],
+  metrics: [
+    { column: 'lines', kind: 'count', cpuBound: byReader },
+    { column: 'lost', kind: 'count', cpuBound: byReader },
+    { column: 'warnings', kind: 'count', cpuBound: byReader },
+    { column: 'exited', kind: 'count' },
+    { column: 'notice_bytes', kind: 'count' },
+  ],
+  live: async (p) => conntrackEOutput(p, await liveConntrackE(p)),
+  simulate: (p, twin) => conntrackEOutput(p, simulateConntrackE(p, twin)),
+};
+
+function conntrackEOutput(p: ConntrackEParams, recs: ConntrackERecord[]): ScenarioOutput {
+  return { results: recs.map((r, i) => conntrackERow(p, i, r)), series: {} };
+}
+
 export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   capacity: capacity as ScenarioDef<never>,
   flush: flush as ScenarioDef<never>,
   expiry: expiry as ScenarioDef<never>,
   exhaustion: exhaustion as ScenarioDef<never>,
+  conntrackd: conntrackd as ScenarioDef<never>,
+  'conntrack-e': conntrackE as ScenarioDef<never>,
 };
 
 /**
@@ -295,6 +409,22 @@ export function scenarioParams(scenario: LiveScenario, given: Readonly<Record<st
   return (SCENARIOS[scenario] as unknown as ScenarioDef<object>).params(scenarioOptions(scenario, given));
 }
 
+const TICK_KINDS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
+
+/** The machine's CPU ticks by kind (the `cpu` line of /proc/stat), undefined where there is none. */
+function cpuTicks(): number[] | undefined {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
+function ticksSince(start: number[]): Record<string, number> {
+  const now = cpuTicks() ?? start;
+  return Object.fromEntries(TICK_KINDS.map((k, i) => [k, now[i]! - start[i]!]));
+}
+
 /** `delayUs` → `--delay-us`. */
 export const optionFlag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -314,6 +444,7 @@ export async function runScenario(
   // Refused before the measurement when the folder holds another run's files.
   claimFolder(out, '', { resume: false, force: o.force ?? false, forceFlag: '--replace' });
   const loadStart = loadavg();
+  const ticksStart = cpuTicks();
   // A twin's system is the preset it runs on.
   const res = twin === undefined ? await def.live(p) : def.simulate(p, twin);
   // Repeats may differ between a live run and its twin; the rest must match for `compare`.
@@ -330,6 +461,7 @@ export async function runScenario(
       ...(twin && calibration !== 'host' ? { calibrationSet: calibration } : {}),
       // The machine is shared: every live run says how busy it was (1-, 5-, 15-minute averages).
       ...(source === 'live' ? { load: { start: loadStart, end: loadavg(), cpus: cpus().length } } : {}),
+      ...(source === 'live' && ticksStart ? { cpuTicks: ticksSince(ticksStart) } : {}),
       ...(source === 'live' && guestInfo() ? { guest: guestInfo() } : {}),
     },
     res.results,

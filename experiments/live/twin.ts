@@ -36,7 +36,7 @@ export function presetForRelease(release: string): string {
  * next run is then 60 s away. The live gc worker runs since boot at an arbitrary phase; a twin
  * that started at 0 would meet a gc run (and its early-drop assist) in its first second.
  */
-const FILL_AT_S = 2;
+export const FILL_AT_S = 2;
 
 /** Python's sendto loop on this VM, flows per second (sets when the flows exist, nothing else). */
 const SEND_RATE_HZ = 100_000;
@@ -45,7 +45,7 @@ const SEND_RATE_HZ = 100_000;
 const fillRate = (p: { fillRateHz: number }): number => p.fillRateHz || SEND_RATE_HZ;
 
 /** One-packet UDP flows that never get a reply, one every 1/rateHz s (the helper's `send`). */
-const unrepliedFlows = (o: Partial<WorkloadConfig>): WorkloadConfig =>
+export const unrepliedFlows = (o: Partial<WorkloadConfig>): WorkloadConfig =>
   workload({ arrivals: 'constant', replyProb: 0, ...o });
 
 /** `n` flows from FILL_AT_S at the fill rate, and conntrack -F 0.3 s after the last one. */

@@ -63,6 +63,40 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       options: { max: 2000, delayUs: 10000, rateHz: 50, durationS: 10 },
       minutes: 1,
     },
+    // The real listener programs (docs/validation.md#the-real-programs). Calibration cases first:
+    // the twins' reading speeds come from them (calibration.ts), the rest are predicted.
+    {
+      name: 'conntrackd-calibration',
+      scenario: 'conntrackd',
+      options: { buffer: 67108864, growth: 1, flows: 30000 },
+      minutes: 0.3,
+    },
+    { name: 'conntrack-e-calibration', scenario: 'conntrack-e', options: { flows: 10000 }, minutes: 0.2 },
+    ...[2048, 65536, 262144].map((buffer) => ({
+      name: `conntrackd-${buffer}`,
+      scenario: 'conntrackd' as const,
+      options: { buffer, growth: 4, flows: 30000 },
+      minutes: 0.3,
+    })),
+    ...[2048, 65536].map((buffer) => ({
+      name: `conntrackd-reliable-flush-${buffer}`,
+      scenario: 'conntrackd' as const,
+      options: { buffer, growth: 4, flows: 30000, reliable: true, flush: true },
+      minutes: 1,
+    })),
+    { name: 'conntrack-e-30000', scenario: 'conntrack-e', options: { flows: 30000 }, minutes: 0.2 },
+    {
+      name: 'conntrack-e-30000-b1m',
+      scenario: 'conntrack-e',
+      options: { flows: 30000, bufferSize: 1048576 },
+      minutes: 0.2,
+    },
+    {
+      name: 'conntrack-e-paced',
+      scenario: 'conntrack-e',
+      options: { flows: 30000, fillRateHz: 10000 },
+      minutes: 0.2,
+    },
   ];
   for (const n of names ?? [])
     if (!all.some((c) => c.name === n))

@@ -25,6 +25,13 @@ export interface ReaderConfig {
   readonly costUs: CostUs;
   /** Multiplies every processing time (1 = a CPU of its own; 3 = a busy machine). */
   readonly slowdown: number;
+  /**
+   * Optional: the process shares its CPU. After every `runUs` of processing (drawn afresh each
+   * time) it is preempted and waits `waitUs` on the run queue before it reads on. Absent: never
+   * preempted. A stand-in for a scheduler, calibrated from /proc/<pid>/schedstat and the
+   * process's involuntary context switches (docs/validation.md#the-real-programs).
+   */
+  readonly preemption?: { readonly runUs: CostUs; readonly waitUs: CostUs };
 }
 
 export const CONNTRACK_TOOLS_E = ['1.4.5', '1.4.6', '1.4.7', '1.4.8'] as const;
@@ -126,10 +133,15 @@ function validateCost(path: string, v: unknown): void {
 }
 
 function validateReader(path: string, v: unknown): void {
-  const o = checkObject(path, v, ['wakeupUs', 'costUs', 'slowdown']);
+  const o = checkObject(path, v, ['wakeupUs', 'costUs', 'slowdown', 'preemption']);
   validateCost(`${path}.wakeupUs`, o.wakeupUs);
   validateCost(`${path}.costUs`, o.costUs);
   checkNumber(`${path}.slowdown`, o.slowdown, { min: 1, max: 1000 });
+  if (o.preemption !== undefined) {
+    const pr = checkObject(`${path}.preemption`, o.preemption, ['runUs', 'waitUs']);
+    validateCost(`${path}.preemption.runUs`, pr.runUs);
+    validateCost(`${path}.preemption.waitUs`, pr.waitUs);
+  }
 }
 
 function validateGroups(path: string, v: unknown): void {

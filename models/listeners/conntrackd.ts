@@ -13,16 +13,23 @@ import { METRIC } from '../names.js';
 import type { ConntrackdConfig } from './config.js';
 import type { ListenerProgram, ReaderHandle, SocketOptions } from './program.js';
 import { SyncLink } from './sync.js';
-import type { DumpSource, ViewEntry } from './types.js';
+import type { DumpSource, ProgramNotice, ViewEntry } from './types.js';
 
 // A dump skb: NLMSG_GOODSIZE-sized (about 16 KiB of head on x86_64 with 4 KiB pages → kmalloc
 // 16384 + 576 overhead), holding entries of ~150 bytes. UNVERIFIED sizes; they only pace the dump.
 const DUMP_ENTRIES_PER_SKB = 100;
 const DUMP_SKB_TRUESIZE = 16384 + 576;
 
+/** The warning of nl_resize_socket_buffer when MaxGrowth stops the doubling (1.4.x, verbatim). */
+export const CANNOT_GROW =
+  'netlink event socket buffer size cannot be doubled further since it will exceed NetlinkBufferSizeMaxGrowth. We are likely to be losing events, this may lead to unsynchronized replicas. Please, consider increasing netlink socket buffer size via NetlinkBufferSize and NetlinkBufferSizeMaxGrowth clauses in conntrackd.conf';
+
 export class ConntrackdProgram implements ListenerProgram {
   readonly options: SocketOptions;
+  /** conntrackd's log file as 1.4.x words it (src/netlink.c), one line per dlog call. */
+  readonly notices: ProgramNotice[] = [];
   private maxGrowth = 0;
+  private bufferFromConfig = false;
   private growthWarned = false;
   private firstCatch = true;
   private resyncAlarm!: Timer;
@@ -40,6 +47,7 @@ export class ConntrackdProgram implements ListenerProgram {
     if (cfg.version === '0.9.14') {
       if (size > 0) rcvbuf = { kind: 'SO_RCVBUFFORCE', bytes: size };
     } else if (size > 0 && size <= cfg.maxGrowth) rcvbuf = { kind: 'SO_RCVBUFFORCE', bytes: Math.floor(size / 2) }; // halved since 2010
+    this.bufferFromConfig = rcvbuf.kind !== 'default';
     // NetlinkEventsReliable sets BROADCAST_ERROR and NO_ENOBUFS together.
     this.options = { rcvbuf, broadcastError: cfg.eventsReliable, noEnobufs: cfg.eventsReliable };
   }
@@ -53,6 +61,19 @@ export class ConntrackdProgram implements ListenerProgram {
       ctx.counter(METRIC.syncLost);
     }
     this.resyncAlarm = ctx.timer({ kind: 'resync' });
+    if (cfg.eventsReliable) this.notice(ctx, 'notice', 'reliable ctnetlink event delivery is ENABLED.');
+    if (!this.bufferFromConfig)
+      this.notice(
+        ctx,
+        'notice',
+        'NetlinkBufferSize is either not set or is greater than NetlinkBufferSizeMaxGrowth. Using current system buffer size',
+      );
+    // The size logged is the one read back from the kernel (doubled, at least SOCK_MIN_RCVBUF).
+    this.notice(ctx, 'notice', `netlink event socket buffer size has been set to ${this.socket().rcvbuf} bytes`);
+  }
+
+  private notice(ctx: Ctx, level: ProgramNotice['level'], text: string): void {
+    this.notices.push({ t: ctx.now, level, text });
   }
 
   /** One nfct_catch handles at most EventIterationLimit + 1 events; the counter starts at 0. */
@@ -63,14 +84,14 @@ export class ConntrackdProgram implements ListenerProgram {
   }
 
   onEnobufs(ctx: Ctx, reader: ReaderHandle): void {
-    if (this.grow()) reader.stats.bufferGrowths++;
+    if (this.grow(ctx)) reader.stats.bufferGrowths++;
     // Every ENOBUFS re-arms the resync alarm.
     if (this.cfg.overrunResyncS > 0 && this.dump)
       ctx.modTimer(this.resyncAlarm, ctx.now + seconds(this.cfg.overrunResyncS));
   }
 
   /** Buffer growth on ENOBUFS, by version. Returns whether the buffer grew. */
-  private grow(): boolean {
+  private grow(ctx: Ctx): boolean {
     const socket = this.socket();
     const cur = socket.rcvbuf;
     if (this.cfg.version === '0.9.14') {
@@ -82,8 +103,14 @@ export class ConntrackdProgram implements ListenerProgram {
       }
       socket.setRcvbuf({ kind: 'SO_RCVBUFFORCE', bytes: req });
     } else {
-      if (2 * cur > this.maxGrowth) return false; // "cannot be doubled further" (logged once)
+      if (this.growthWarned) return false;
+      if (2 * cur > this.maxGrowth) {
+        this.growthWarned = true; // logged once, never tried again
+        this.notice(ctx, 'warning', CANNOT_GROW);
+        return false;
+      }
       socket.setRcvbuf({ kind: 'SO_RCVBUFFORCE', bytes: cur });
+      this.notice(ctx, 'notice', `netlink event socket buffer size has been doubled to ${socket.rcvbuf} bytes`);
     }
     return socket.rcvbuf > cur;
   }

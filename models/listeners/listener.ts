@@ -19,7 +19,15 @@ import { ConntrackdProgram } from './conntrackd.js';
 import { ConntrackEProgram } from './conntrack-e.js';
 import type { ListenerProgram, ReaderHandle } from './program.js';
 import { RawProgram } from './raw.js';
-import type { DumpSource, ListenerModel, ListenerMsg, ListenerStats, LogEntry, ViewEntry } from './types.js';
+import type {
+  DumpSource,
+  ListenerModel,
+  ListenerMsg,
+  ListenerStats,
+  LogEntry,
+  ProgramNotice,
+  ViewEntry,
+} from './types.js';
 
 type ReaderState = 'idle' | 'reading' | 'resyncing' | 'exited';
 
@@ -60,6 +68,8 @@ class Listener implements ListenerModel, ReaderHandle {
   private budget = Infinity;
   private catches = 0;
   private readonly newestSerialByTuple = new Map<number, number>();
+  /** With `reader.preemption`: processing time left before the next preemption (ns). */
+  private runLeft: number | undefined;
 
   constructor(
     readonly id: string,
@@ -78,6 +88,10 @@ class Listener implements ListenerModel, ReaderHandle {
           : new ConntrackdProgram(cfg, () => this.socket, nl, dump, backupId);
     this.socket = new NetlinkSocket(id, { groups: cfg.groups, ...this.program.options }, nl);
     family.add(this.socket);
+  }
+
+  get notices(): readonly ProgramNotice[] {
+    return this.program.notices;
   }
 
   get running(): boolean {
@@ -178,13 +192,21 @@ class Listener implements ListenerModel, ReaderHandle {
       this.handle(r.ev, ctx);
       this.budget--;
       this.perCatch[this.catches - 1] = (this.perCatch[this.catches - 1] ?? 0) + 1;
-      ctx.send(
-        ctx.self,
-        { kind: 'step' },
-        Math.round(drawNs(this.cfg.reader.costUs, this.rng) * this.cfg.reader.slowdown),
-      );
+      ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
       return;
     }
+  }
+
+  /** Time until the next message can be taken: its processing, plus a run-queue wait when preempted. */
+  private processingNs(): number {
+    const r = this.cfg.reader;
+    const cost = Math.round(drawNs(r.costUs, this.rng) * r.slowdown);
+    if (r.preemption === undefined) return cost;
+    this.runLeft ??= drawNs(r.preemption.runUs, this.rng);
+    this.runLeft -= cost;
+    if (this.runLeft > 0) return cost;
+    this.runLeft = drawNs(r.preemption.runUs, this.rng);
+    return cost + drawNs(r.preemption.waitUs, this.rng);
   }
 
   private onEnobufs(ctx: Ctx): void {

@@ -3,7 +3,7 @@
 // message, and how it keys its cache. One module per program: conntrack-e.ts, conntrackd.ts, raw.ts.
 import type { Ctx } from '../../sim/index.js';
 import type { RcvbufRequest } from '../netlink/socket.js';
-import type { ListenerStats, ViewEntry } from './types.js';
+import type { ListenerStats, ProgramNotice, ViewEntry } from './types.js';
 
 /** The socket options a program sets when it starts. */
 export interface SocketOptions {
@@ -24,6 +24,8 @@ export interface ReaderHandle {
 
 export interface ListenerProgram {
   readonly options: SocketOptions;
+  /** What the program logged (conntrackd's log file; empty for the others). */
+  readonly notices: readonly ProgramNotice[];
   /** Runs once from the reader's init (timers, sync link, counters). */
   init(ctx: Ctx, reader: ReaderHandle): void;
   /** Messages the next readiness may handle (conntrackd: EventIterationLimit + 1). */
@@ -41,6 +43,7 @@ export interface ListenerProgram {
 /** Defaults for a program without cache rules, alarms or sync (conntrack -E, raw). */
 export abstract class PlainProgram implements ListenerProgram {
   abstract readonly options: SocketOptions;
+  readonly notices: readonly ProgramNotice[] = [];
   init(): void {}
   catchBudget(): number {
     return Infinity;

@@ -12,6 +12,13 @@ export type LogEntry =
   | { readonly t: number; readonly kind: 'resync'; readonly added: number; readonly purged: number }
   | { readonly t: number; readonly kind: 'exit' };
 
+/** One line a program writes to its own log (conntrackd's dlog), at simulated time `t` (ns). */
+export interface ProgramNotice {
+  readonly t: number;
+  readonly level: 'notice' | 'warning';
+  readonly text: string;
+}
+
 /** An object of the listener's own table view. */
 export interface ViewEntry {
   readonly tuple: number;
@@ -57,6 +64,8 @@ export interface ListenerModel extends Actor<ListenerMsg> {
   /** Conntrack lifetimes (serials) whose NEW / DESTROY arrived at least once. */
   readonly seenNew: ReadonlySet<number>;
   readonly seenDestroy: ReadonlySet<number>;
+  /** The program's own log lines (conntrackd: buffer size set, doubled, cannot grow). */
+  readonly notices: readonly ProgramNotice[];
   /** Time of the last message or resync that could change the view. */
   readonly lastChange: number;
   /** The cache key of an entry for this listener (tuple+ID or tuple, by version). */

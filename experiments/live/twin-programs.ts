@@ -1,0 +1,159 @@
+// The simulated twins of the live runs of the real listener programs (conntrackd.ts,
+// conntrack-e.ts): the model's conntrackd and `conntrack -E` (1.4.7, the options the live run
+// gave the real ones) under the same burst, polled every POLL_MS as the live runner polls the
+// daemon, producing the same records.
+import { s as seconds } from '../../sim/index.js';
+import { buildScenario, parseScenario, type ScenarioConfig, type ScenarioRun } from '../../models/scenario.js';
+import { DEFAULT_CONNTRACKD, DEFAULT_CONNTRACK_E, type ListenerConfig } from '../../models/listeners/config.js';
+import type { ListenerModel } from '../../models/listeners/types.js';
+import { KERNEL_ID } from '../../models/names.js';
+import { FILL_AT_S, unrepliedFlows, type Twin } from './twin.js';
+import { POLL_MS, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
+import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
+
+/** The burst: `flows` new unreplied flows from FILL_AT_S at `rateHz`. */
+function burst(p: { flows: number }, rateHz: number, twin: Twin, listener: ListenerConfig): ScenarioConfig {
+  return {
+    preset: twin.preset,
+    kernel: { flushCostNs: twin.calibration.flushCostNs },
+    netlink: {},
+    listeners: [listener],
+    workloads: [
+      unrepliedFlows({
+        rateHz,
+        flows: p.flows,
+        startS: FILL_AT_S,
+        stopS: FILL_AT_S + p.flows / rateHz + 1,
+        tupleBase: 1_000_000,
+      }),
+    ],
+    actions: [],
+    // The twins step the run themselves (ScenarioRun.world.sim); this only bounds run().
+    durationS: 3600,
+    sampleMs: 0,
+  };
+}
+
+/** Advances `run` to `ms` after the burst started. */
+const runTo = (run: ScenarioRun, ms: number): void =>
+  void run.world.sim.run({ until: seconds(FILL_AT_S) + Math.round(ms * 1e6) });
+
+/** The model's conntrackd with the live run's conntrackd.conf (stats mode, 1.4.7). */
+export function conntrackdListener(p: ConntrackdParams, twin: Twin): ListenerConfig {
+  return {
+    ...DEFAULT_CONNTRACKD,
+    version: '1.4.7',
+    netlinkBufferSize: p.buffer,
+    maxGrowth: p.buffer * p.growth,
+    overrunResyncS: p.resyncS,
+    eventsReliable: p.reliable,
+    iterationLimit: 100,
+    reader: {
+      wakeupUs: { kind: 'constant', us: twin.calibration.readerWakeupUs },
+      costUs: { kind: 'constant', us: twin.calibration.conntrackdCostUs },
+      slowdown: 1,
+    },
+  };
+}
+
+/** What `conntrackd -s runtime`, `-s` and nf_conntrack_count would say now. */
+function pollOf(run: ScenarioRun, l: ListenerModel, tMs: number): ConntrackdPoll {
+  const r = l.stats.received;
+  return {
+    tMs,
+    received: r.new + r.update + r.destroy,
+    overruns: l.stats.enobufs,
+    resyncs: l.stats.resyncs,
+    buffer: l.socket.rcvbuf,
+    cache: l.view.size,
+    kernel: run.world.kernel.view.table.count,
+  };
+}
+
+/** Runs the conntrackd measurement in the simulator, once per repeat (seed = repeat + 1). */
+export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdRecord[] {
+  const rateHz = p.fillRateHz || twin.calibration.conntrackdSendHz;
+  const scenario = parseScenario(burst(p, rateHz, twin, conntrackdListener(p, twin)));
+  const fillEndMs = ((p.flows - 1) / rateHz) * 1000;
+  return Array.from({ length: p.repeats }, (_, r) => {
+    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
+    const l = run.world.listeners[0]!;
+    const polls: ConntrackdPoll[] = [];
+    let t = 0;
+    const pollUntil = (done: (x: ConntrackdPoll) => boolean): void => {
+      for (;;) {
+        runTo(run, t);
+        const x = pollOf(run, l, t);
+        polls.push(x);
+        t += POLL_MS;
+        if (done(x)) return;
+      }
+    };
+    // As the live runner: polls while the sender runs, then until the resync would have come.
+    pollUntil((x) => x.tMs >= fillEndMs);
+    const waitMs = fillEndMs + p.resyncS * 1000 + 1500;
+    pollUntil((x) => x.tMs > waitMs);
+    let flushMs: number | undefined;
+    if (p.flush) {
+      flushMs = t;
+      run.world.sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, 0);
+      let emptyAt = Infinity;
+      pollUntil((x) => {
+        if (x.kernel === 0 && emptyAt === Infinity) emptyAt = x.tMs;
+        return x.tMs > Math.min(emptyAt + 1000, flushMs! + 300_000);
+      });
+    }
+    const kernel = new Set(run.world.kernel.view.liveEntries(true).map((e) => e.tuple));
+    const cache = new Set([...l.view.values()].map((e) => e.tuple));
+    return {
+      log: l.notices.map((n) => `[${n.level}] ${n.text}`),
+      polls,
+      fillEndMs,
+      ...(flushMs === undefined ? {} : { flushMs }),
+      missing: [...kernel].filter((x) => !cache.has(x)).length,
+      ghosts: [...cache].filter((x) => !kernel.has(x)).length,
+    };
+  });
+}
+
+/** The model's `conntrack -E` 1.4.7 with the live run's options. */
+export function conntrackEListener(p: ConntrackEParams, twin: Twin): ListenerConfig {
+  const c = twin.calibration;
+  return {
+    ...DEFAULT_CONNTRACK_E,
+    version: '1.4.7',
+    bufferSize: p.bufferSize,
+    reader: {
+      wakeupUs: { kind: 'constant', us: twin.calibration.readerWakeupUs },
+      costUs: { kind: 'constant', us: c.conntrackECostUs },
+      slowdown: 1,
+      // CPU-bound while it prints: preempted every ~20 us of CPU in the calibration case.
+      preemption: {
+        runUs: { kind: 'exponential', meanUs: c.conntrackEPreemptRunUs },
+        waitUs: { kind: 'exponential', meanUs: c.conntrackEPreemptWaitUs },
+      },
+    },
+  };
+}
+
+/** Runs the `conntrack -E` measurement in the simulator, once per repeat (seed = repeat + 1). */
+export function simulateConntrackE(p: ConntrackEParams, twin: Twin): ConntrackERecord[] {
+  const rateHz = p.fillRateHz || twin.calibration.conntrackESendHz;
+  const scenario = parseScenario(burst(p, rateHz, twin, conntrackEListener(p, twin)));
+  const fillEndMs = ((p.flows - 1) / rateHz) * 1000;
+  return Array.from({ length: p.repeats }, (_, r) => {
+    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
+    runTo(run, fillEndMs + 1000);
+    const l = run.world.listeners[0]!;
+    const times = l.log.flatMap((e) => (e.kind === 'msg' ? [e.t / 1e3] : []));
+    return {
+      lineGapUs: medianGapUs(times),
+      fillMs: fillEndMs,
+      lines: l.stats.received.new + l.stats.received.update + l.stats.received.destroy,
+      warnings: l.stats.enobufs,
+      exited: !l.running,
+      // -b lands on the command socket in 1.4.7: the NOTICE gives that socket's size.
+      ...(p.bufferSize > 0 ? { noticeBytes: Math.max(2 * p.bufferSize, run.world.family.nl.sockMinRcvbuf) } : {}),
+    };
+  });
+}
