@@ -83,8 +83,11 @@ export function schedColumns(s: SchedCounters | undefined): Row {
 /** Polls are this far apart (ms); times derived from them are midpoints, ±half of this. */
 export const POLL_MS = 100;
 
-/** The generated conntrackd.conf: stats mode, every path inside `dir`. */
-export function conntrackdConf(p: ConntrackdParams, dir: string): string {
+/** The General section of a generated conntrackd.conf, every path inside `dir`. */
+export function generalSection(
+  dir: string,
+  o: { buffer: number; maxGrowth: number; resync: number | 'Off'; reliable: boolean; extra?: string },
+): string {
   return `General {
 	HashSize 32768
 	HashLimit 1048576
@@ -94,13 +97,18 @@ export function conntrackdConf(p: ConntrackdParams, dir: string): string {
 	UNIX {
 		Path ${join(dir, 'conntrackd.ctl')}
 	}
-	NetlinkBufferSize ${p.buffer}
-	NetlinkBufferSizeMaxGrowth ${p.buffer * p.growth}
-	NetlinkOverrunResync ${p.resyncS}
-	NetlinkEventsReliable ${p.reliable ? 'On' : 'Off'}
+	NetlinkBufferSize ${o.buffer}
+	NetlinkBufferSizeMaxGrowth ${o.maxGrowth}
+	NetlinkOverrunResync ${o.resync}
+	NetlinkEventsReliable ${o.reliable ? 'On' : 'Off'}
 	EventIterationLimit 100
+${o.extra ?? ''}}
+`;
 }
-Stats {
+
+/** The generated conntrackd.conf: stats mode, every path inside `dir`. */
+export function conntrackdConf(p: ConntrackdParams, dir: string): string {
+  return `${generalSection(dir, { buffer: p.buffer, maxGrowth: p.buffer * p.growth, resync: p.resyncS, reliable: p.reliable })}Stats {
 	LogFile ${join(dir, 'stats.log')}
 	Syslog off
 }
@@ -209,17 +217,17 @@ export function conntrackdRow(p: ConntrackdParams, repeat: number, r: Conntrackd
   };
 }
 
-/** A conntrackd of our own in `ns`, its files in a temporary folder. */
-class Daemon {
+/** A conntrackd of our own in `ns`, its files in a temporary folder; `conf` writes its conntrackd.conf for that folder. */
+export class Daemon {
   readonly dir = mkdtempSync(join(tmpdir(), 'nfct-sim-conntrackd-'));
   readonly conf = join(this.dir, 'conntrackd.conf');
   private proc: Program | undefined;
 
   constructor(
     private readonly ns: Namespace,
-    p: ConntrackdParams,
+    conf: (dir: string) => string,
   ) {
-    writeFileSync(this.conf, conntrackdConf(p, this.dir));
+    writeFileSync(this.conf, conf(this.dir));
   }
 
   /** Starts it in the foreground and waits until it answers on its UNIX socket. */
@@ -303,7 +311,7 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
   for (let r = 0; r < p.repeats; r++) {
     out.push(
       await inNamespace(async (ns) => {
-        const d = new Daemon(ns, p);
+        const d = new Daemon(ns, (dir) => conntrackdConf(p, dir));
         try {
           await d.start();
           const cpu0 = d.cpuNs();

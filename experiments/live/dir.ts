@@ -11,7 +11,15 @@ import { digestOf, requireComplete, writeManifest } from '../lib/folder.js';
 import type { Row } from '../lib/experiment.js';
 import type { GuestInfo } from './guest/env.js';
 
-export const LIVE_SCENARIOS = ['capacity', 'flush', 'expiry', 'exhaustion', 'conntrackd', 'conntrack-e'] as const;
+export const LIVE_SCENARIOS = [
+  'capacity',
+  'flush',
+  'expiry',
+  'exhaustion',
+  'conntrackd',
+  'conntrack-e',
+  'sync',
+] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
 
 /** scenario.json. */

@@ -262,26 +262,34 @@ interface Guard {
  * (such as nf_conntrack_max) set for the run and restored afterwards, also on SIGINT/SIGTERM.
  */
 export async function inNamespace<T>(
-  body: (ns: Namespace) => Promise<T>,
+  body: (ns: Namespace, peer: Namespace | undefined) => Promise<T>,
   globals: Record<string, number> = {},
+  o: { peer?: boolean } = {},
 ): Promise<T> {
   for (const line of recoverStale(IP())) process.stderr.write(`nfct-sim: recovered after a killed run: ${line}\n`);
   const ns = new Namespace(`nfctsim-${process.pid}`);
+  // The sync scenario's backup: a second namespace, joined to the first by a veth pair.
+  const peer = o.peer ? new Namespace(`nfctsim-${process.pid}-b`) : undefined;
   const guards: Guard[] = [];
   // Written before anything on the host changes, so that a SIGKILL can be undone by the next start.
   const state = ownState(ns.name);
+  if (peer) state.peer = peer.name;
   saveState(state);
-  ns.onHelper = (pid) => {
+  const onHelper = (pid: number): void => {
     const started = startTime(pid);
     if (started === undefined) return; // already over
     state.helpers.push({ pid, started });
     saveState(state);
   };
+  ns.onHelper = onHelper;
+  if (peer) peer.onHelper = onHelper;
   const cleanup = (): void => {
-    try {
-      execFileSync(IP(), ['netns', 'del', ns.name], { stdio: 'ignore' });
-    } catch {
-      /* already gone */
+    for (const n of peer ? [ns, peer] : [ns]) {
+      try {
+        execFileSync(IP(), ['netns', 'del', n.name], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
     }
     for (const g of guards.splice(0).reverse()) writeFileSync(g.path, g.old);
     dropState(process.pid);
@@ -301,14 +309,16 @@ export async function inNamespace<T>(
       saveState(state);
       writeFileSync(path, `${value}\n`);
     }
-    run([IP(), 'netns', 'add', ns.name]);
-    await ns.exec([IP(), 'link', 'set', 'lo', 'up']);
-    // Track everything; drop the test traffic at input so flows stay unreplied (no ICMP).
-    await ns.exec(
-      [tool('nft')!, '-f', '-'],
-      'table inet nfctsim {\n chain in { type filter hook input priority 0; policy accept; udp dport 20000-60000 drop; }\n chain out { type filter hook output priority 0; policy accept; ct state new counter; }\n}\n',
-    );
-    return await body(ns);
+    for (const n of peer ? [ns, peer] : [ns]) {
+      run([IP(), 'netns', 'add', n.name]);
+      await n.exec([IP(), 'link', 'set', 'lo', 'up']);
+      // Track everything; drop the test traffic at input so flows stay unreplied (no ICMP).
+      await n.exec(
+        [tool('nft')!, '-f', '-'],
+        'table inet nfctsim {\n chain in { type filter hook input priority 0; policy accept; udp dport 20000-60000 drop; }\n chain out { type filter hook output priority 0; policy accept; ct state new counter; }\n}\n',
+      );
+    }
+    return await body(ns, peer);
   } finally {
     cleanup();
     process.off('SIGINT', onSignal);

@@ -15,6 +15,8 @@ export interface RunState {
   /** Field 22 of /proc/<pid>/stat: tells a live owner from a reused pid. */
   readonly started: string;
   readonly netns: string;
+  /** A second namespace (the sync scenario's backup), deleted with the first. */
+  peer?: string;
   readonly sysctls: { path: string; old: string; wrote: string }[];
   /** Helper processes (pid and start time, so a reused pid is never killed). */
   readonly helpers: { pid: number; started: string }[];
@@ -72,11 +74,13 @@ export function recoverStale(ip: string): string[] {
         /* gone meanwhile */
       }
     }
-    try {
-      execFileSync(ip, ['netns', 'del', s.netns], { stdio: 'ignore' });
-      done.push(`deleted namespace ${s.netns}`);
-    } catch {
-      /* never created, or already gone */
+    for (const netns of s.peer ? [s.netns, s.peer] : [s.netns]) {
+      try {
+        execFileSync(ip, ['netns', 'del', netns], { stdio: 'ignore' });
+        done.push(`deleted namespace ${netns}`);
+      } catch {
+        /* never created, or already gone */
+      }
     }
     for (const g of [...s.sysctls].reverse()) {
       // Only a value the dead runner wrote is put back: someone may have set it since.

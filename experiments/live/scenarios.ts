@@ -10,7 +10,8 @@ import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRe
 import { writeRunDir, type LiveScenario } from './dir.js';
 import { conntrackdRow, liveConntrackd, type ConntrackdParams, type ConntrackdRecord } from './conntrackd.js';
 import { conntrackERow, liveConntrackE, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
-import { simulateConntrackd, simulateConntrackE } from './twin-programs.js';
+import { simulateConntrackd, simulateConntrackE, simulateSync } from './twin-programs.js';
+import { liveSync, syncRow, type SyncParams, type SyncRecord } from './sync.js';
 import { claimFolder } from '../lib/folder.js';
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -371,6 +372,59 @@ function conntrackEOutput(p: ConntrackEParams, recs: ConntrackERecord[]): Scenar
   return { results: recs.map((r, i) => conntrackERow(p, i, r)), series: {} };
 }
 
+const sync: ScenarioDef<SyncParams> = {
+  describe:
+    'a conntrackd sync pair in two namespaces over a veth link that drops a share of the sync datagrams: ghosts and missing entries on the backup after a failover (conntrackd -c)',
+  options: {
+    repeats: REPEATS,
+    mode: { flag: '--mode <name>', help: 'sync mode: notrack or ftfw', default: 'notrack' },
+    lossPct: {
+      flag: '--loss-pct <n>',
+      help: "share of the primary's sync datagrams dropped (per cent)",
+      default: 10,
+      min: 0,
+    },
+    flowsGone: {
+      flag: '--flows-gone <n>',
+      help: 'flows created, then flushed before the failover',
+      default: 2000,
+      min: 0,
+    },
+    flowsLive: {
+      flag: '--flows-live <n>',
+      help: 'flows created after the flush, alive at the failover',
+      default: 2000,
+      min: 0,
+    },
+    fillRateHz: { ...FILL_RATE, default: 5000 },
+  },
+  params: (o) => {
+    if (o.mode !== 'notrack' && o.mode !== 'ftfw') throw new ConfigError('--mode', o.mode, 'must be notrack or ftfw');
+    if ((o.lossPct as number) > 100) throw new ConfigError('--loss-pct', o.lossPct, 'must be between 0 and 100');
+    return {
+      mode: o.mode,
+      lossPct: o.lossPct as number,
+      flowsGone: o.flowsGone as number,
+      flowsLive: o.flowsLive as number,
+      fillRateHz: o.fillRateHz as number,
+      repeats: o.repeats as number,
+    };
+  },
+  keys: ['mode', 'loss_pct', 'flows_gone', 'flows_live'],
+  metrics: [
+    { column: 'ghosts', kind: 'count' },
+    { column: 'missing', kind: 'count' },
+    { column: 'committed', kind: 'count' },
+    { column: 'primary_live', kind: 'count' },
+  ],
+  live: async (p) => syncOutput(p, await liveSync(p)),
+  simulate: (p, twin) => syncOutput(p, simulateSync(p, twin)),
+};
+
+function syncOutput(p: SyncParams, recs: SyncRecord[]): ScenarioOutput {
+  return { results: recs.map((r, i) => syncRow(p, i, r)), series: {} };
+}
+
 export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   capacity: capacity as ScenarioDef<never>,
   flush: flush as ScenarioDef<never>,
@@ -378,6 +432,7 @@ export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   exhaustion: exhaustion as ScenarioDef<never>,
   conntrackd: conntrackd as ScenarioDef<never>,
   'conntrack-e': conntrackE as ScenarioDef<never>,
+  sync: sync as ScenarioDef<never>,
 };
 
 /**

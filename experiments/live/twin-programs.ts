@@ -4,12 +4,18 @@
 // daemon, producing the same records.
 import { s as seconds } from '../../sim/index.js';
 import { buildScenario, parseScenario, type ScenarioConfig, type ScenarioRun } from '../../models/scenario.js';
-import { DEFAULT_CONNTRACKD, DEFAULT_CONNTRACK_E, type ListenerConfig } from '../../models/listeners/config.js';
+import {
+  DEFAULT_CONNTRACKD,
+  DEFAULT_CONNTRACK_E,
+  type ConntrackdConfig,
+  type ListenerConfig,
+} from '../../models/listeners/config.js';
 import type { ListenerModel } from '../../models/listeners/types.js';
-import { KERNEL_ID } from '../../models/names.js';
+import { KERNEL_ID, backupId } from '../../models/names.js';
 import { FILL_AT_S, unrepliedFlows, type Twin } from './twin.js';
 import { POLL_MS, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
 import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
+import type { SyncParams, SyncRecord } from './sync.js';
 
 /** The burst: `flows` new unreplied flows from FILL_AT_S at `rateHz`. */
 function burst(p: { flows: number }, rateHz: number, twin: Twin, listener: ListenerConfig): ScenarioConfig {
@@ -39,7 +45,7 @@ const runTo = (run: ScenarioRun, ms: number): void =>
   void run.world.sim.run({ until: seconds(FILL_AT_S) + Math.round(ms * 1e6) });
 
 /** The model's conntrackd with the live run's conntrackd.conf (stats mode, 1.4.7). */
-export function conntrackdListener(p: ConntrackdParams, twin: Twin): ListenerConfig {
+export function conntrackdListener(p: ConntrackdParams, twin: Twin): ConntrackdConfig {
   return {
     ...DEFAULT_CONNTRACKD,
     version: '1.4.7',
@@ -154,6 +160,64 @@ export function simulateConntrackE(p: ConntrackEParams, twin: Twin): ConntrackER
       exited: !l.running,
       // -b lands on the command socket in 1.4.7: the NOTICE gives that socket's size.
       ...(p.bufferSize > 0 ? { noticeBytes: Math.max(2 * p.bufferSize, run.world.family.nl.sockMinRcvbuf) } : {}),
+    };
+  });
+}
+
+/** The model's sync pair with the live run's configuration (NetlinkBufferSize 8 MiB, no resync). */
+export function syncListener(p: SyncParams, twin: Twin): ListenerConfig {
+  return {
+    ...conntrackdListener(
+      {
+        buffer: 8388608,
+        growth: 1,
+        flows: 0,
+        fillRateHz: 0,
+        reliable: false,
+        flush: false,
+        resyncS: 1,
+        repeats: 1,
+      },
+      twin,
+    ),
+    overrunResyncS: 0,
+    // The live link drops whole datagrams; the model loses each message with that probability.
+    sync: { mode: p.mode, linkDelayUs: 100, linkLoss: p.lossPct / 100, retransmitMs: 10 },
+  };
+}
+
+/** Runs the sync pair in the simulator, once per repeat (seed = repeat + 1), with the live run's timeline. */
+export function simulateSync(p: SyncParams, twin: Twin): SyncRecord[] {
+  const rateHz = p.fillRateHz || twin.calibration.conntrackdSendHz;
+  const goneEndS = FILL_AT_S + p.flowsGone / rateHz;
+  const flushS = goneEndS + 1;
+  const liveStartS = flushS + 1 + (p.flowsGone * twin.calibration.flushCostNs) / 1e9;
+  const failoverS = liveStartS + p.flowsLive / rateHz + 2;
+  const batch = (flows: number, startS: number, tupleBase: number) =>
+    unrepliedFlows({ rateHz, flows, startS, stopS: startS + flows / rateHz + 1, tupleBase });
+  const sc: ScenarioConfig = {
+    preset: twin.preset,
+    kernel: { flushCostNs: twin.calibration.flushCostNs },
+    netlink: {},
+    listeners: [syncListener(p, twin)],
+    workloads: [batch(p.flowsGone, FILL_AT_S, 1_000_000), batch(p.flowsLive, liveStartS, 3_000_000)],
+    actions: [
+      { atS: flushS, kind: 'flush' },
+      { atS: failoverS, kind: 'failover', listener: 0 },
+    ],
+    durationS: failoverS + 0.5,
+    sampleMs: 0,
+  };
+  const scenario = parseScenario(sc);
+  return Array.from({ length: p.repeats }, (_, r) => {
+    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
+    run.run();
+    const f = run.world.backups.get(backupId(0))!.failover!;
+    return {
+      ghosts: f.ghosts,
+      missing: f.missing,
+      committed: f.committed,
+      primaryLive: run.world.kernel.view.liveEntries(true).length,
     };
   });
 }

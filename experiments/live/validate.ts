@@ -97,6 +97,12 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       options: { flows: 30000, fillRateHz: 10000 },
       minutes: 0.2,
     },
+    ...(['notrack', 'ftfw'] as const).map((mode) => ({
+      name: `sync-${mode}-10`,
+      scenario: 'sync' as const,
+      options: { mode, lossPct: 10 },
+      minutes: 0.3,
+    })),
   ];
   for (const n of names ?? [])
     if (!all.some((c) => c.name === n))
