@@ -15,7 +15,7 @@ import {
 } from '../sim/index.js';
 import { setPath } from '../sim/replicate.js';
 import type { KernelConfig } from './kernel/config.js';
-import { validateKernel } from './kernel/validate.js';
+import { OPTIONAL_KERNEL_KEYS, validateKernel } from './kernel/validate.js';
 import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
@@ -70,7 +70,8 @@ export function resolveScenario(sc: ScenarioConfig): { kernel: KernelConfig; net
 
 function deepAssign(target: Record<string, unknown>, src: Record<string, unknown>, path: string): void {
   for (const [k, v] of Object.entries(src ?? {})) {
-    if (!(k in target)) throw new ConfigError(`${path}.${k}`, v, 'is not a field of the preset');
+    const optional = path === 'kernel' && (OPTIONAL_KERNEL_KEYS as readonly string[]).includes(k);
+    if (!(k in target) && !optional) throw new ConfigError(`${path}.${k}`, v, 'is not a field of the preset');
     const cur = target[k];
     if (
       v !== null &&
@@ -115,7 +116,7 @@ function checkScenario(v: unknown): ScenarioConfig {
   for (const k of SCENARIO_KEYS) if (!(k in o)) throw new ConfigError(k, undefined, 'is required');
   if (typeof o.preset !== 'string') throw new ConfigError('preset', o.preset, 'must be a preset name');
   const p = preset(o.preset);
-  checkObject('kernel', o.kernel, Object.keys(p.kernel));
+  checkObject('kernel', o.kernel, [...Object.keys(p.kernel), ...OPTIONAL_KERNEL_KEYS]);
   checkObject('netlink', o.netlink, Object.keys(p.netlink));
   if (!Array.isArray(o.listeners)) throw new ConfigError('listeners', o.listeners, 'must be an array');
   const nListeners = o.listeners.length;

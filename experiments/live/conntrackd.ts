@@ -61,6 +61,8 @@ export interface ConntrackdRecord {
   /** When the last new flow was sent, and when `conntrack -F` started (ms after the sender started). */
   fillEndMs: number;
   flushMs?: number;
+  /** When the table was first seen empty after the flush, sampled every millisecond (ms after the sender started). */
+  emptyMs?: number;
   /** At the end: kernel entries the cache lacks, cache objects the kernel lacks. */
   missing: number;
   ghosts: number;
@@ -68,6 +70,8 @@ export interface ConntrackdRecord {
   cpuUsPerEvent?: number;
   /** Its scheduler counters over the burst, from 200 ms before it to 300 ms after (live only). */
   sched?: SchedCounters;
+  /** The same from just before `conntrack -F` to the end (live only). */
+  schedFlush?: SchedCounters;
 }
 
 /** The scheduler columns of a live row ('' in a twin's). */
@@ -184,7 +188,9 @@ export function conntrackdRow(p: ConntrackdParams, repeat: number, r: Conntrackd
   const settled = polls.find((x) => x.tMs >= r.fillEndMs + 300) ?? beforeFlush;
   const lastOverrunMs = firstMs(polls, (x) => x.overruns === beforeFlush.overruns && x.overruns > 0);
   const resyncMs = firstMs(polls, (x) => x.resyncs > 0);
-  const drainMs = r.flushMs === undefined ? NaN : firstMs(polls, (x) => x.kernel === 0, r.flushMs) - r.flushMs;
+  // Sampled every millisecond where recorded, else from the 100 ms polls.
+  const drainMs =
+    r.flushMs === undefined ? NaN : (r.emptyMs ?? firstMs(polls, (x) => x.kernel === 0, r.flushMs)) - r.flushMs;
   const cell = (x: number): number | string => (Number.isFinite(x) ? Math.round(x) : '');
   const cell2 = (x: number): number | string => (Number.isFinite(x) ? Math.round(x * 100) / 100 : '');
   return {
@@ -214,6 +220,12 @@ export function conntrackdRow(p: ConntrackdParams, repeat: number, r: Conntrackd
     read_us_per_event: cell2(readUsPerEvent(polls, r.flushMs)),
     cpu_us_per_event: r.cpuUsPerEvent === undefined ? '' : cell2(r.cpuUsPerEvent),
     ...schedColumns(r.sched),
+    // CPU time per DESTROY read after the flush (the daemon reads them back to back).
+    cpu_us_per_destroy:
+      r.schedFlush && r.flushMs !== undefined && last.received > beforeFlush.received
+        ? cell2(r.schedFlush.runNs / 1e3 / (last.received - beforeFlush.received))
+        : '',
+    flush_slept: r.schedFlush ? r.schedFlush.voluntary : '',
   };
 }
 
@@ -255,6 +267,21 @@ export class Daemon {
 
   sched(): SchedCounters | undefined {
     return this.proc?.sched();
+  }
+
+  /**
+   * nf_conntrack_count of its namespace, read in-process (`entries` of /proc/<pid>/net/stat/nf_conntrack,
+   * hexadecimal), so that it can be sampled every millisecond.
+   */
+  kernelCount(): number {
+    const pid = this.proc?.pid;
+    if (pid === undefined) return NaN;
+    try {
+      const line = readFileSync(`/proc/${pid}/net/stat/nf_conntrack`, 'utf8').split('\n')[1] ?? '';
+      return parseInt(line.trim().split(/\s+/)[0] ?? '', 16);
+    } catch {
+      return NaN;
+    }
   }
 
   /** One poll's text: its statistics and the kernel's count, in one exec. */
@@ -304,6 +331,16 @@ async function pollUntil(
   }
 }
 
+/** When `d`'s table is first empty (ms after `t0`), sampled every millisecond until `deadlineMs`; undefined if never. */
+async function sampleEmpty(d: Daemon, t0: bigint, deadlineMs: number): Promise<number | undefined> {
+  for (;;) {
+    const tMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (d.kernelCount() === 0) return tMs;
+    if (tMs > deadlineMs) return undefined;
+    await sleep(1);
+  }
+}
+
 /** Runs the measurement `p.repeats` times, each in a fresh namespace with a fresh daemon. */
 export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRecord[]> {
   requireLive('conntrackd', [CONNTRACK, ['conntrackd', 'conntrackd']]);
@@ -331,9 +368,13 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
           const waitMs = fillEndMs + p.resyncS * 1000 + 1500;
           await pollUntil(d, startNs, polls, (x) => x.tMs > waitMs);
           let flushMs: number | undefined;
+          let emptyMs: number | undefined;
+          const schedBeforeFlush = d.sched();
           if (p.flush) {
             flushMs = Number(process.hrtime.bigint() - startNs) / 1e6;
+            const sampler = sampleEmpty(d, startNs, flushMs + 300_000);
             await ns.exec([tool('conntrack')!, '-F']);
+            emptyMs = await sampler;
             // Until the table is empty (at most 5 minutes), then one more second.
             let emptyAt = Infinity;
             await pollUntil(d, startNs, polls, (x) => {
@@ -342,6 +383,7 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
             });
           }
           const cpuNs = d.cpuNs() - cpu0;
+          const schedEnd = d.sched();
           const kernel = dportsOf(await ns.exec([tool('conntrack')!, '-L']).catch(() => ''));
           const cache = dportsOf(await d.ctl('-i'));
           const received = polls.at(-1)!.received;
@@ -350,10 +392,12 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
             polls,
             fillEndMs,
             ...(flushMs === undefined ? {} : { flushMs }),
+            ...(emptyMs === undefined ? {} : { emptyMs }),
             missing: [...kernel].filter((x) => !cache.has(x)).length,
             ghosts: [...cache].filter((x) => !kernel.has(x)).length,
             ...(received > 0 && Number.isFinite(cpuNs) ? { cpuUsPerEvent: cpuNs / 1e3 / received } : {}),
             ...(sched0 && sched1 ? { sched: schedDelta(sched0, sched1) } : {}),
+            ...(p.flush && schedBeforeFlush && schedEnd ? { schedFlush: schedDelta(schedBeforeFlush, schedEnd) } : {}),
           };
         } finally {
           await d.stop();

@@ -12,7 +12,7 @@ import {
 } from '../../models/listeners/config.js';
 import type { ListenerModel } from '../../models/listeners/types.js';
 import { KERNEL_ID, backupId } from '../../models/names.js';
-import { FILL_AT_S, unrepliedFlows, type Twin } from './twin.js';
+import { FILL_AT_S, flushCosts, unrepliedFlows, type Twin } from './twin.js';
 import { POLL_MS, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
 import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import type { SyncParams, SyncRecord } from './sync.js';
@@ -21,7 +21,7 @@ import type { SyncParams, SyncRecord } from './sync.js';
 function burst(p: { flows: number }, rateHz: number, twin: Twin, listener: ListenerConfig): ScenarioConfig {
   return {
     preset: twin.preset,
-    kernel: { flushCostNs: twin.calibration.flushCostNs },
+    kernel: flushCosts(twin),
     netlink: {},
     listeners: [listener],
     workloads: [
@@ -100,9 +100,20 @@ export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdR
     const waitMs = fillEndMs + p.resyncS * 1000 + 1500;
     pollUntil((x) => x.tMs > waitMs);
     let flushMs: number | undefined;
+    let emptyMs: number | undefined;
     if (p.flush) {
       flushMs = t;
       run.world.sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, 0);
+      // As the live runner's sampler: the table's count every millisecond until it is empty.
+      for (let ms = t; ms <= flushMs + 300_000; ms++) {
+        runTo(run, ms);
+        if (run.world.kernel.view.table.count === 0) {
+          emptyMs = ms;
+          break;
+        }
+      }
+      // The polls go on from there (the run cannot go back).
+      t = Math.max(t, emptyMs ?? flushMs + 300_000);
       let emptyAt = Infinity;
       pollUntil((x) => {
         if (x.kernel === 0 && emptyAt === Infinity) emptyAt = x.tMs;
@@ -116,6 +127,7 @@ export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdR
       polls,
       fillEndMs,
       ...(flushMs === undefined ? {} : { flushMs }),
+      ...(emptyMs === undefined ? {} : { emptyMs }),
       missing: [...kernel].filter((x) => !cache.has(x)).length,
       ghosts: [...cache].filter((x) => !kernel.has(x)).length,
     };
@@ -197,7 +209,7 @@ export function simulateSync(p: SyncParams, twin: Twin): SyncRecord[] {
     unrepliedFlows({ rateHz, flows, startS, stopS: startS + flows / rateHz + 1, tupleBase });
   const sc: ScenarioConfig = {
     preset: twin.preset,
-    kernel: { flushCostNs: twin.calibration.flushCostNs },
+    kernel: flushCosts(twin),
     netlink: {},
     listeners: [syncListener(p, twin)],
     workloads: [batch(p.flowsGone, FILL_AT_S, 1_000_000), batch(p.flowsLive, liveStartS, 3_000_000)],

@@ -19,6 +19,12 @@ export interface Twin {
   readonly calibration: CalibrationValues;
 }
 
+/** What `conntrack -F` costs on the twin's machine: per entry, and extra per DESTROY a listener took. */
+export const flushCosts = (twin: Twin): { flushCostNs: number; flushDeliverCostNs: number } => ({
+  flushCostNs: twin.calibration.flushCostNs,
+  flushDeliverCostNs: twin.calibration.flushDeliverCostNs,
+});
+
 /** The host's twin on `preset` (calibration of this VM's reader and conntrack -F). */
 export const twinOn = (preset = TWIN_PRESET, calibration = 'host'): Twin => ({
   preset,
@@ -84,7 +90,7 @@ function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS
     flushS,
     sc: {
       preset: twin.preset,
-      kernel: { flushCostNs: twin.calibration.flushCostNs },
+      kernel: flushCosts(twin),
       netlink: {},
       listeners: [helperListener(p, twin.calibration)],
       workloads: [fill],
@@ -180,7 +186,7 @@ function exhaustionScenario(p: ExhaustionParams, twin: Twin): { sc: ScenarioConf
     flushS,
     sc: {
       preset: twin.preset,
-      kernel: { max: p.max, flushCostNs: twin.calibration.flushCostNs },
+      kernel: { max: p.max, ...flushCosts(twin) },
       netlink: {},
       listeners: [helperListener({ ...p, reliable: true }, twin.calibration)],
       workloads: [

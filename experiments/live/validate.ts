@@ -72,6 +72,20 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       minutes: 0.3,
     },
     { name: 'conntrack-e-calibration', scenario: 'conntrack-e', options: { flows: 10000 }, minutes: 0.2 },
+    // Named after the first comparison (docs/validation.md): conntrackd's cost per DESTROY read
+    // back to back, and the redelivery worker's speed behind a fast reliable reader.
+    {
+      name: 'conntrackd-flush-calibration',
+      scenario: 'conntrackd',
+      options: { buffer: 67108864, growth: 1, flows: 30000, flush: true },
+      minutes: 0.3,
+    },
+    {
+      name: 'conntrackd-reliable-flush-16384',
+      scenario: 'conntrackd',
+      options: { buffer: 16384, growth: 4, flows: 30000, reliable: true, flush: true },
+      minutes: 1,
+    },
     ...[2048, 65536, 262144].map((buffer) => ({
       name: `conntrackd-${buffer}`,
       scenario: 'conntrackd' as const,

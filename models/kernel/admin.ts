@@ -46,7 +46,8 @@ export class AdminJobs {
   flushStep(): void {
     const core = this.core;
     const t = core.table;
-    const cost = core.cfg.flushCostNs;
+    const base = core.cfg.flushCostNs;
+    const deliverCost = core.cfg.flushDeliverCostNs ?? 0;
     core.adminContext = true;
     while (this.next < this.victims.length) {
       const i = this.next++;
@@ -54,6 +55,8 @@ export class AdminJobs {
       if (t.serial[slot] !== this.serials[i] || !(t.status[slot]! & ST.HASHED)) continue;
       core.counters.flushed.add();
       core.redelivery.flushDelete(slot, this.portid);
+      // Parked: no listener took it (the skb was refused), so no queueing and no wake-up.
+      const cost = base + (deliverCost > 0 && !(t.status[slot]! & ST.PARKED) ? deliverCost : 0);
       if (cost > 0 && this.next < this.victims.length) {
         core.ctx.send(core.ctx.self, { kind: 'flush-step' }, cost);
         break;

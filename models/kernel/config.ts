@@ -108,4 +108,9 @@ export interface KernelConfig {
   readonly gcCostNs: number;
   /** CPU time per entry of `conntrack -F`: the flush spreads over time (0: instantaneous). */
   readonly flushCostNs: number;
+  /**
+   * Extra flush time per entry whose DESTROY a listener took (queueing it and waking the reader,
+   * in the flusher's context); absent: 0. A fast reader then paces the flush.
+   */
+  readonly flushDeliverCostNs?: number;
 }

@@ -32,9 +32,12 @@ const KERNEL_KEYS = [
   'flushCostNs',
 ] as const;
 
+/** Fields a kernel config may leave out (absent: as 0; presets do not set them, so their configs stay as they were). */
+export const OPTIONAL_KERNEL_KEYS = ['flushDeliverCostNs'] as const;
+
 /** Validates a kernel config; throws a ConfigError naming the first bad field under `path`. */
 export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
-  const o = checkObject(path, cfg, KERNEL_KEYS);
+  const o = checkObject(path, cfg, [...KERNEL_KEYS, ...OPTIONAL_KERNEL_KEYS]);
   for (const k of KERNEL_KEYS) if (!(k in o)) throw new ConfigError(`${path}.${k}`, undefined, 'is required');
   const p = (k: string): string => `${path}.${k}`;
   if (typeof o.version !== 'string') throw new ConfigError(p('version'), o.version, 'must be a string');
@@ -76,6 +79,7 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkInt(p('workerCostNs'), o.workerCostNs, { min: 0, max: 1e9 });
   checkInt(p('gcCostNs'), o.gcCostNs, { min: 0, max: 1e9 });
   checkInt(p('flushCostNs'), o.flushCostNs, { min: 0, max: 1e9 });
+  if (o.flushDeliverCostNs !== undefined) checkInt(p('flushDeliverCostNs'), o.flushDeliverCostNs, { min: 0, max: 1e9 });
   return cfg as KernelConfig;
 }
 
