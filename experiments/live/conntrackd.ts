@@ -239,6 +239,7 @@ export class Daemon {
     private readonly ns: Namespace,
     conf: (dir: string) => string,
   ) {
+    ns.leftovers.push(this.dir);
     writeFileSync(this.conf, conf(this.dir));
   }
 

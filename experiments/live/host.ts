@@ -4,7 +4,7 @@
 import { execFile, execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../../sim/index.js';
 import { dropState, ownState, recoverStale, saveState, startTime } from './recovery.js';
 
@@ -49,6 +49,8 @@ export const kernelRelease = (): string => readFileSync('/proc/sys/kernel/osrele
 export class Namespace {
   /** Told the pid of every helper process started in the namespace (for crash recovery). */
   onHelper: (pid: number) => void = () => {};
+  /** Folders of the run's programs, removed with the namespace (also on a signal). */
+  readonly leftovers: string[] = [];
   constructor(readonly name: string) {}
 
   /**
@@ -284,6 +286,17 @@ export async function inNamespace<T>(
   ns.onHelper = onHelper;
   if (peer) peer.onHelper = onHelper;
   const cleanup = (): void => {
+    // Programs started in the namespace (conntrackd) outlive it unless ended: a namespace's
+    // deletion does not stop its processes. Only those still running with their start time.
+    for (const h of state.helpers) {
+      if (startTime(h.pid) !== h.started) continue;
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    for (const f of [...ns.leftovers, ...(peer?.leftovers ?? [])]) rmSync(f, { recursive: true, force: true });
     for (const n of peer ? [ns, peer] : [ns]) {
       try {
         execFileSync(IP(), ['netns', 'del', n.name], { stdio: 'ignore' });

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { us } from '../../../sim/index.js';
@@ -21,7 +22,7 @@ import { simulateConntrackd, simulateConntrackE } from '../../../experiments/liv
 import { twinOn } from '../../../experiments/live/twin.js';
 import { readRunDir } from '../../../experiments/live/dir.js';
 import { liveUnavailable, tool } from '../../../experiments/live/host.js';
-import { runScenario } from '../../../experiments/live/scenarios.js';
+import { runScenario, scenarioParams } from '../../../experiments/live/scenarios.js';
 import { CANNOT_GROW } from '../../../models/listeners/conntrackd.js';
 import { conntrackd, msgs, raw, reader, world } from '../../helpers/world.js';
 
@@ -285,3 +286,55 @@ const why = liveUnavailable([['conntrackd', 'conntrackd']]);
     t.truthy(tool('conntrackd'));
   },
 );
+
+/** Processes whose command line mentions `needle`. */
+const processesWith = (needle: string): number[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+(why ? test.skip : test.serial)(
+  `SIGTERM during a live sync run: the runner exits 130 and leaves no conntrackd, folder or namespace behind${why ? ` (skipped: this machine ${why})` : ''}`,
+  async (t) => {
+    t.timeout(60_000);
+    const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
+    const out = join(mkdtempSync(join(tmpdir(), 'nfct-sigterm-')), 'run');
+    const p = spawn(process.execPath, ['--import', 'tsx', cli, 'live', 'sync', '--repeats', '1', '--out', out], {
+      stdio: 'ignore',
+      cwd: new URL('../../..', import.meta.url).pathname,
+    });
+    // Until both daemons run (their conntrackd.conf folders are named after the runner's helper).
+    const started = Date.now();
+    while (processesWith('nfct-sim-conntrackd-').length < 2 && Date.now() - started < 30_000)
+      await new Promise((r) => setTimeout(r, 50));
+    t.is(processesWith('nfct-sim-conntrackd-').length, 2, 'both daemons were running');
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    t.is(code, 130);
+    await new Promise((r) => setTimeout(r, 300));
+    t.deepEqual(processesWith('nfct-sim-conntrackd-'), []);
+    t.false(
+      readdirSync(tmpdir()).some((n) => n.startsWith('nfct-sim-conntrackd-')),
+      'daemon folders removed',
+    );
+    const ns = execFileSync(tool('ip')!, ['netns', 'list'], { encoding: 'utf8' });
+    t.false(ns.includes(`nfctsim-${p.pid}`), 'both namespaces deleted');
+    t.false(existsSync(join(out, 'manifest.json')), 'no complete folder claimed');
+  },
+);
+
+test('live sync refuses a mode other than notrack and ftfw and a loss above 100 %, naming the option, before creating anything', (t) => {
+  t.throws(() => scenarioParams('sync', { mode: 'alarm' }), { message: /--mode = "alarm": must be notrack or ftfw/ });
+  t.throws(() => scenarioParams('sync', { lossPct: 101 }), { message: /--loss-pct = 101: must be between 0 and 100/ });
+  t.notThrows(() => scenarioParams('sync', { mode: 'ftfw', lossPct: 100 }));
+  t.throws(() => scenarioParams('conntrack-e', { buffer: 5 }), {
+    message: /--buffer .*is not an option of live conntrack-e/,
+  });
+});
