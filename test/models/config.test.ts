@@ -50,7 +50,7 @@ test('kernel config errors name the field, the value and what is allowed', (t) =
     [bad((d) => void (d.retryTimeoutS = 0)), 'kernel.retryTimeoutS = 0: must be an integer in [1, 86400]'],
     [
       bad((d) => void (d.bogus = 1)),
-      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs',
+      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs, flushDeliverCostNs',
     ],
     [
       bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)),
@@ -66,6 +66,10 @@ test('kernel config errors name the field, the value and what is allowed', (t) =
       'kernel.eventsSysctl = 2: the value 2 (auto) exists only from 5.19 (era E4); use 0 or 1',
     ],
     [bad((d) => void ((d.cpus = 2), (d.adminCpu = 2))), 'kernel.adminCpu = 2: must be an integer in [0, 1]'],
+    [
+      bad((d) => void ((d as { flushDeliverCostNs?: number }).flushDeliverCostNs = -1)),
+      'kernel.flushDeliverCostNs = -1: must be an integer in [0, 1000000000]',
+    ],
   ];
   for (const [cfg, message] of cases) t.throws(() => validateKernel(cfg), { instanceOf: ConfigError, message });
 });

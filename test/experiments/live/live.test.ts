@@ -359,7 +359,10 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.false(existsSync(wrong), 'a refused option creates nothing');
   const r4 = cli('live', 'floosh', '--simulate');
   t.is(r4.status, 2);
-  t.is(r4.stderr, 'nfct-sim: live = "floosh": must be one of capacity, flush, expiry, exhaustion, conntrackd, conntrack-e, sync\n');
+  t.is(
+    r4.stderr,
+    'nfct-sim: live = "floosh": must be one of capacity, flush, expiry, exhaustion, conntrackd, conntrack-e, sync\n',
+  );
   const r3 = cli('compare', dir, join(out, 'nope'));
   t.is(r3.status, 2);
   t.regex(r3.stderr, /^nfct-sim: dir = ".*nope": must be a folder written by/);

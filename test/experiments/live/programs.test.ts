@@ -254,11 +254,15 @@ test('the program twins are deterministic: same parameters, same records', (t) =
   t.deepEqual(simulateConntrackE(e, twin), simulateConntrackE(e, twin));
 });
 
+/** The conntrackd folders in the temporary directory now (other runs may have their own). */
+const daemonFolders = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('nfct-sim-conntrackd-'));
+
 const why = liveUnavailable([['conntrackd', 'conntrackd']]);
 (why ? test.skip : test)(
   `live smoke: the real conntrackd and conntrack -E in a namespace, folders complete, nothing left behind${why ? ` (skipped: this machine ${why})` : ''}`,
   async (t) => {
     const out = mkdtempSync(join(tmpdir(), 'nfct-programs-'));
+    const before = new Set(daemonFolders());
     const rows = await runScenario(
       'conntrackd',
       { buffer: 2048, flows: 2000, repeats: 1, resyncS: 1 },
@@ -279,21 +283,25 @@ const why = liveUnavailable([['conntrackd', 'conntrackd']]);
     );
     t.is(e[0]!.lines, 500);
     t.is(e[0]!.exited, 0);
-    t.false(
-      readdirSync(tmpdir()).some((n) => n.startsWith('nfct-sim-conntrackd-')),
+    t.deepEqual(
+      daemonFolders().filter((f) => !before.has(f)),
+      [],
       'conntrackd folder removed',
     );
     t.truthy(tool('conntrackd'));
   },
 );
 
-/** Processes whose command line mentions `needle`. */
+/** conntrackd daemons of the runner (`conntrackd -C <its folder>/conntrackd.conf`, no client request). */
 const processesWith = (needle: string): number[] =>
   readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle);
+        const args = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+          .split('\0')
+          .filter((a) => a !== '');
+        return args.length === 3 && args[1] === '-C' && args[2]!.includes(needle);
       } catch {
         return false;
       }
@@ -306,6 +314,7 @@ const processesWith = (needle: string): number[] =>
     t.timeout(60_000);
     const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
     const out = join(mkdtempSync(join(tmpdir(), 'nfct-sigterm-')), 'run');
+    const before = new Set(daemonFolders());
     const p = spawn(process.execPath, ['--import', 'tsx', cli, 'live', 'sync', '--repeats', '1', '--out', out], {
       stdio: 'ignore',
       cwd: new URL('../../..', import.meta.url).pathname,
@@ -320,8 +329,9 @@ const processesWith = (needle: string): number[] =>
     t.is(code, 130);
     await new Promise((r) => setTimeout(r, 300));
     t.deepEqual(processesWith('nfct-sim-conntrackd-'), []);
-    t.false(
-      readdirSync(tmpdir()).some((n) => n.startsWith('nfct-sim-conntrackd-')),
+    t.deepEqual(
+      daemonFolders().filter((f) => !before.has(f)),
+      [],
       'daemon folders removed',
     );
     const ns = execFileSync(tool('ip')!, ['netns', 'list'], { encoding: 'utf8' });
