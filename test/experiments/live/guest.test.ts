@@ -103,7 +103,8 @@ test('validationSet: --cases keeps the named cases in the set order; an unknown 
   t.deepEqual(validationSet(true, ['expiry-5']), []); // quick and a slow case: nothing
   t.throws(() => validationSet(false, ['capacity', 'flush-1']), {
     instanceOf: ConfigError,
-    message: /^--cases = "flush-1": must be one of capacity, capacity-above-rmem-max, flush-2000-1024f, .*exhaustion, .*sync-ftfw-10$/,
+    message:
+      /^--cases = "flush-1": must be one of capacity, capacity-above-rmem-max, flush-2000-1024f, .*exhaustion, .*sync-ftfw-10$/,
   });
 });
 
