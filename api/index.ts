@@ -42,7 +42,7 @@ export {
   type SysctlName,
   type Truth,
 } from '../models/kernel/types.js';
-export type { ListenerStats, ListenerModel } from '../models/listeners/types.js';
+export type { ListenerStats, ListenerModel, ProgramNotice } from '../models/listeners/types.js';
 export type { CtEvent, EventBits, EventSink, Group } from '../models/kernel/events.js';
 
 export type {
