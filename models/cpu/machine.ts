@@ -1,0 +1,309 @@
+// A machine of N CPUs with a scheduler close enough to Linux's CFS (kernel/sched/fair.c) for
+// the questions of issue #13: who runs when processes and kernel work share the CPUs. Tasks ask
+// for bursts of CPU time; the machine runs them on per-CPU run queues ordered by virtual runtime.
+//
+// Reproduced (docs/modelling-notes.md#the-machine):
+// - virtual runtime: a task's CPU time scaled by NICE_0_LOAD / weight; the run queue picks the
+//   smallest (`pick_next_entity`).
+// - the periodic tick (1/HZ, aligned on every CPU): a task that has run for its slice
+//   (max(latency / nr_running, min granularity), `sched_slice`) is preempted when another task
+//   with a smaller virtual runtime waits (`check_preempt_tick`).
+// - wake-up placement: a sleeper's virtual runtime is raised to at least the queue's minimum less
+//   half the latency (`place_entity`, sleeper credit); it preempts the running task at once when
+//   it is more than the wake-up granularity behind it (`check_preempt_wakeup`).
+// - wake-up CPU: the previous CPU if idle, else the lowest-numbered idle CPU, else the previous
+//   one (`select_idle_sibling`, flattened: no cache topology).
+// - new-idle balancing: a CPU that runs out of work pulls the waiting task with the smallest
+//   virtual runtime from the CPU with the longest queue (`newidle_balance`); at a tick a CPU
+//   with waiting tasks pushes one to the least loaded CPU when that has two tasks fewer, or is
+//   idle (`load_balance` by nr_running, flattened: no domains, no cache-hot check).
+// Simplified: no EEVDF lag or deadlines (6.6+ picks by virtual deadline; with equal weights and
+// slices the order is the same), no cgroups, no migration cost, no NUMA, no RT or deadline class.
+import type { Actor, Ctx } from '../../sim/index.js';
+import { checkInt, checkObject } from '../../sim/index.js';
+
+/** The machine's shape and scheduler constants. */
+export interface MachineConfig {
+  readonly cpus: number;
+  /** Scheduler tick rate (CONFIG_HZ). */
+  readonly hz: number;
+  /** sysctl_sched_latency: the period in which every runnable task runs once (6 ms). */
+  readonly latencyUs: number;
+  /** sysctl_sched_min_granularity: the shortest slice (0.75 ms). */
+  readonly minGranularityUs: number;
+  /** sysctl_sched_wakeup_granularity: how far behind a woken task must be to preempt (1 ms). */
+  readonly wakeupGranularityUs: number;
+}
+
+/** Linux's defaults on a 2-CPU machine (the factor 1 + log2(cpus) = 2 applied, as `update_sysctl` does). */
+export const DEFAULT_MACHINE: MachineConfig = {
+  cpus: 2,
+  hz: 250,
+  latencyUs: 12_000,
+  minGranularityUs: 1_500,
+  wakeupGranularityUs: 2_000,
+};
+
+export function validateMachine(v: unknown, path = 'machine'): MachineConfig {
+  const o = checkObject(path, v, ['cpus', 'hz', 'latencyUs', 'minGranularityUs', 'wakeupGranularityUs']);
+  checkInt(`${path}.cpus`, o.cpus, { min: 1, max: 1024 });
+  checkInt(`${path}.hz`, o.hz, { min: 1, max: 10_000 });
+  checkInt(`${path}.latencyUs`, o.latencyUs, { min: 1, max: 1e7 });
+  checkInt(`${path}.minGranularityUs`, o.minGranularityUs, { min: 1, max: 1e7 });
+  checkInt(`${path}.wakeupGranularityUs`, o.wakeupGranularityUs, { min: 0, max: 1e7 });
+  return v as MachineConfig;
+}
+
+/** nice 0. */
+export const NICE_0_WEIGHT = 1024;
+
+/** A schedulable entity: a process or a kernel worker. */
+export class Task {
+  /** Virtual runtime, ns. */
+  vruntime = 0;
+  /** CPU time received, ns. */
+  cpuNs = 0;
+  /** Time spent runnable but not running, ns. */
+  waitNs = 0;
+  /** Times it was preempted while it still wanted the CPU. */
+  preemptions = 0;
+  /** CPU time its current burst still needs (Infinity: a hog). */
+  burstLeft = 0;
+  cpu = 0;
+  state: 'sleeping' | 'runnable' | 'running' = 'sleeping';
+  /** When it last became runnable or started running, ns. */
+  since = 0;
+  done: ((ctx: Ctx) => void) | undefined;
+  constructor(
+    readonly name: string,
+    readonly weight: number,
+  ) {}
+}
+
+interface Cpu {
+  readonly id: number;
+  current: Task | undefined;
+  /** Waiting tasks (small: a linear scan is cheaper than a tree here). */
+  readonly queue: Task[];
+  minVruntime: number;
+  /** When `current` started its current stretch, and when its accounting was last brought up to date. */
+  sliceStart: number;
+  accounted: number;
+  /** Generation of the scheduled completion event (older ones are stale). */
+  gen: number;
+  tickPending: boolean;
+}
+
+type MachineMsg =
+  | { readonly kind: 'complete'; readonly cpu: number; readonly gen: number }
+  | { readonly kind: 'tick'; readonly cpu: number };
+
+/** The machine as an actor: spawn it, then `run` tasks on it from any actor's context. */
+export class Machine implements Actor<MachineMsg> {
+  private readonly cpus: Cpu[];
+  private readonly tickNs: number;
+  private ctx!: Ctx;
+  readonly tasks: Task[] = [];
+
+  constructor(readonly cfg: MachineConfig) {
+    this.cpus = Array.from({ length: cfg.cpus }, (_, id) => ({
+      id,
+      current: undefined,
+      queue: [],
+      minVruntime: 0,
+      sliceStart: 0,
+      accounted: 0,
+      gen: 0,
+      tickPending: false,
+    }));
+    this.tickNs = Math.round(1e9 / cfg.hz);
+  }
+
+  init(ctx: Ctx): void {
+    this.ctx = ctx;
+  }
+
+  /** A new task (sleeping) of `weight` (NICE_0_WEIGHT for nice 0), first placed on `cpu`. */
+  task(name: string, weight = NICE_0_WEIGHT, cpu = 0): Task {
+    const t = new Task(name, weight);
+    t.cpu = cpu % this.cfg.cpus;
+    this.tasks.push(t);
+    return t;
+  }
+
+  /** A task that always wants the CPU (background load), runnable from now. */
+  hog(name: string, cpu = 0): Task {
+    const t = this.task(name, NICE_0_WEIGHT, cpu);
+    this.run(t, Infinity);
+    return t;
+  }
+
+  /**
+   * `t` (sleeping) wakes and needs `ns` of CPU; `done` runs (in the machine's context) when it
+   * has had it, and `t` sleeps again.
+   */
+  run(t: Task, ns: number, done?: (ctx: Ctx) => void): void {
+    if (t.state !== 'sleeping') throw new Error(`task ${t.name} is already ${t.state}`);
+    t.burstLeft = ns;
+    t.done = done;
+    this.wake(t);
+  }
+
+  /** The CPU running `t`, or undefined. */
+  runningOn(t: Task): number | undefined {
+    return this.cpus.find((c) => c.current === t)?.id;
+  }
+
+  /** Brings the accounting of every running task up to now (for reading cpuNs mid-run). */
+  sync(): void {
+    for (const c of this.cpus) this.account(c);
+  }
+
+  receive(msg: MachineMsg, ctx: Ctx): void {
+    this.ctx = ctx;
+    const c = this.cpus[msg.cpu]!;
+    if (msg.kind === 'tick') {
+      c.tickPending = false;
+      this.tick(c);
+      return;
+    }
+    if (msg.gen !== c.gen || c.current === undefined) return;
+    this.account(c);
+    const t = c.current;
+    c.current = undefined;
+    t.state = 'sleeping';
+    t.burstLeft = 0;
+    const done = t.done;
+    t.done = undefined;
+    this.dispatch(c);
+    done?.(ctx);
+  }
+
+  snapshot(): unknown {
+    return this.cpus.map((c) => ({ current: c.current?.name, queued: c.queue.map((t) => t.name) }));
+  }
+
+  private slice(c: Cpu): number {
+    const n = c.queue.length + (c.current ? 1 : 0);
+    return Math.max((this.cfg.latencyUs * 1e3) / Math.max(1, n), this.cfg.minGranularityUs * 1e3);
+  }
+
+  /** Charges the running task for the time since it was last charged. */
+  private account(c: Cpu): void {
+    const t = c.current;
+    const now = this.ctx.now;
+    if (t !== undefined) {
+      const d = now - c.accounted;
+      t.cpuNs += d;
+      t.vruntime += (d * NICE_0_WEIGHT) / t.weight;
+      t.burstLeft -= d;
+    }
+    c.accounted = now;
+    this.updateMin(c);
+  }
+
+  private updateMin(c: Cpu): void {
+    let m = c.current?.vruntime ?? Infinity;
+    for (const q of c.queue) m = Math.min(m, q.vruntime);
+    if (m !== Infinity) c.minVruntime = Math.max(c.minVruntime, m); // monotonic, as min_vruntime
+  }
+
+  private wake(t: Task): void {
+    const c = this.pickCpu(t);
+    t.cpu = c.id;
+    this.account(c);
+    // Sleeper credit: at most half a latency behind the queue.
+    t.vruntime = Math.max(t.vruntime, c.minVruntime - (this.cfg.latencyUs * 1e3) / 2);
+    this.enqueue(c, t);
+    if (c.current === undefined) return this.dispatch(c);
+    if (c.current.vruntime - t.vruntime > this.cfg.wakeupGranularityUs * 1e3) this.preempt(c);
+  }
+
+  private pickCpu(t: Task): Cpu {
+    const prev = this.cpus[t.cpu]!;
+    if (prev.current === undefined && prev.queue.length === 0) return prev;
+    return this.cpus.find((c) => c.current === undefined && c.queue.length === 0) ?? prev;
+  }
+
+  private enqueue(c: Cpu, t: Task): void {
+    t.state = 'runnable';
+    t.since = this.ctx.now;
+    c.queue.push(t);
+  }
+
+  /** Takes the waiting task with the smallest virtual runtime off `c`'s queue. */
+  private take(c: Cpu): Task | undefined {
+    let best = -1;
+    for (let i = 0; i < c.queue.length; i++) if (best < 0 || c.queue[i]!.vruntime < c.queue[best]!.vruntime) best = i;
+    return best < 0 ? undefined : c.queue.splice(best, 1)[0];
+  }
+
+  /** The running task goes back to the queue and the best one runs. */
+  private preempt(c: Cpu): void {
+    this.account(c);
+    const t = c.current!;
+    t.preemptions++;
+    c.current = undefined;
+    this.enqueue(c, t);
+    this.dispatch(c);
+  }
+
+  /** Runs the best waiting task on idle `c`, pulling one from the longest queue if it has none. */
+  private dispatch(c: Cpu): void {
+    let t = this.take(c);
+    if (t === undefined) {
+      const busiest = this.cpus.reduce((a, b) => (b.queue.length > a.queue.length ? b : a));
+      if (busiest.queue.length > 0) {
+        this.account(busiest);
+        t = this.take(busiest)!;
+        // Migration keeps the task's lag relative to the queues' minima.
+        t.vruntime += c.minVruntime - busiest.minVruntime;
+        t.cpu = c.id;
+      }
+    }
+    if (t === undefined) return;
+    t.waitNs += this.ctx.now - t.since;
+    t.state = 'running';
+    t.since = this.ctx.now;
+    c.current = t;
+    c.sliceStart = this.ctx.now;
+    c.accounted = this.ctx.now;
+    c.gen++;
+    if (t.burstLeft !== Infinity)
+      this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
+    this.armTick(c);
+  }
+
+  /** The next aligned tick of a busy CPU. */
+  private armTick(c: Cpu): void {
+    if (c.tickPending) return;
+    c.tickPending = true;
+    const next = (Math.floor(this.ctx.now / this.tickNs) + 1) * this.tickNs;
+    this.ctx.send(this.ctx.self, { kind: 'tick', cpu: c.id }, next - this.ctx.now);
+  }
+
+  private tick(c: Cpu): void {
+    if (c.current === undefined) return; // idle: no tick (NO_HZ)
+    this.account(c);
+    // The load balancer, flattened: a waiting task moves to the least loaded CPU when that has
+    // at least two tasks fewer (an idle CPU: one fewer), so 3 vs 1 becomes 2 and 2, 2 vs 1 stays.
+    const load = (o: Cpu): number => o.queue.length + (o.current ? 1 : 0);
+    const least = this.cpus.reduce((a, b) => (load(b) < load(a) ? b : a));
+    const gap = load(least) === 0 ? 1 : 2;
+    if (least !== c && c.queue.length > 0 && load(c) - load(least) >= gap) {
+      this.account(least);
+      const t = this.take(c)!;
+      t.vruntime += least.minVruntime - c.minVruntime;
+      t.cpu = least.id;
+      this.enqueue(least, t);
+      if (least.current === undefined) this.dispatch(least);
+    }
+    const ran = this.ctx.now - c.sliceStart;
+    const next = c.queue.reduce<Task | undefined>(
+      (a, b) => (a === undefined || b.vruntime < a.vruntime ? b : a),
+      undefined,
+    );
+    if (next !== undefined && ran >= this.slice(c) && next.vruntime < c.current.vruntime) this.preempt(c);
+    if (c.current !== undefined) this.armTick(c);
+  }
+}
