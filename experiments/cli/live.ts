@@ -121,7 +121,7 @@ export function addLiveCommands(program: Command): void {
   program
     .command('validate')
     .description(
-      'the validation set of docs/validation.md on the host kernel (or, with --guest, a guest kernel): every scenario live, its twin, the comparison (about 45 minutes; --quick about 2)',
+      'the validation set of docs/validation.md on the host kernel (or, with --guest, a guest kernel): every scenario live, its twin, the comparison (about an hour; --quick about 5 minutes)',
     )
     .option('--quick', 'only the cases that take seconds (no 20,000-entry one-event flushes, no expiry)', false)
     .option('--repeats <n>', 'repeats of each live case', intOption('--repeats', 1), 3)
