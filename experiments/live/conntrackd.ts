@@ -149,6 +149,17 @@ export function dportsOf(listing: string): Set<number> {
   return out;
 }
 
+/**
+ * A listener's copy of the table against the table: `missing` flows the copy lacks, `ghosts`
+ * flows it has that the table no longer has (conntrackd's cache, a sync backup's commit).
+ */
+export function tableDiff(table: ReadonlySet<number>, copy: ReadonlySet<number>): { missing: number; ghosts: number } {
+  return {
+    missing: [...table].filter((x) => !copy.has(x)).length,
+    ghosts: [...copy].filter((x) => !table.has(x)).length,
+  };
+}
+
 /** Midpoint between the poll before the first one where `f` holds and that one (NaN: never). */
 function firstMs(polls: readonly ConntrackdPoll[], f: (x: ConntrackdPoll) => boolean, from = 0): number {
   const i = polls.findIndex((x) => x.tMs >= from && f(x));
@@ -394,8 +405,7 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
             fillEndMs,
             ...(flushMs === undefined ? {} : { flushMs }),
             ...(emptyMs === undefined ? {} : { emptyMs }),
-            missing: [...kernel].filter((x) => !cache.has(x)).length,
-            ghosts: [...cache].filter((x) => !kernel.has(x)).length,
+            ...tableDiff(kernel, cache),
             ...(received > 0 && Number.isFinite(cpuNs) ? { cpuUsPerEvent: cpuNs / 1e3 / received } : {}),
             ...(sched0 && sched1 ? { sched: schedDelta(sched0, sched1) } : {}),
             ...(p.flush && schedBeforeFlush && schedEnd ? { schedFlush: schedDelta(schedBeforeFlush, schedEnd) } : {}),

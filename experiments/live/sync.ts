@@ -8,7 +8,7 @@
 // twin-programs.ts.
 import type { Row } from '../lib/experiment.js';
 import { CONNTRACK, inNamespace, requireLive, sleep, tool, type Namespace } from './host.js';
-import { Daemon, dportsOf, generalSection } from './conntrackd.js';
+import { Daemon, dportsOf, generalSection, tableDiff } from './conntrackd.js';
 
 /** A live sync run's parameters; the twin takes the same. */
 export interface SyncParams {
@@ -144,8 +144,7 @@ export async function liveSync(p: SyncParams): Promise<SyncRecord[]> {
             const onPrimary = await flowsOf(a);
             const onBackup = await flowsOf(b!);
             return {
-              ghosts: [...onBackup].filter((x) => !onPrimary.has(x)).length,
-              missing: [...onPrimary].filter((x) => !onBackup.has(x)).length,
+              ...tableDiff(onPrimary, onBackup),
               committed: onBackup.size,
               primaryLive: onPrimary.size,
               droppedDatagrams: await counter(a, 'lost'),

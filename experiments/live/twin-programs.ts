@@ -13,7 +13,7 @@ import {
 import type { ListenerModel } from '../../models/listeners/types.js';
 import { KERNEL_ID, backupId } from '../../models/names.js';
 import { FILL_AT_S, flushCosts, unrepliedFlows, type Twin } from './twin.js';
-import { POLL_MS, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
+import { POLL_MS, tableDiff, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
 import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import type { SyncParams, SyncRecord } from './sync.js';
 
@@ -128,8 +128,7 @@ export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdR
       fillEndMs,
       ...(flushMs === undefined ? {} : { flushMs }),
       ...(emptyMs === undefined ? {} : { emptyMs }),
-      missing: [...kernel].filter((x) => !cache.has(x)).length,
-      ghosts: [...cache].filter((x) => !kernel.has(x)).length,
+      ...tableDiff(kernel, cache),
     };
   });
 }
