@@ -4,6 +4,8 @@
 
 /** The conntrack kernel of the simulated netns. */
 export const KERNEL_ID = 'kernel/conntrack';
+/** The machine's CPUs, when a scenario names a machine. */
+export const MACHINE_ID = 'machine/cpus';
 /** Listener `i` of the scenario (`listener/conntrackd-0`). */
 export const listenerId = (kind: string, i: number): string => `listener/${kind}-${i}`;
 /** The sync backup of conntrackd listener `i` in sync mode. */

@@ -16,6 +16,7 @@ import {
 import { setPath } from '../sim/replicate.js';
 import type { KernelConfig } from './kernel/config.js';
 import { OPTIONAL_KERNEL_KEYS, validateKernel } from './kernel/validate.js';
+import { validateMachineSetup, type MachineSetup } from './cpu/machine.js';
 import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
@@ -51,6 +52,8 @@ export interface ScenarioConfig {
   readonly durationS: number;
   /** Period of the time-series samples in ms (0: no series). */
   readonly sampleMs: number;
+  /** Optional: the CPUs the listeners share, and background load (absent: a CPU each, nothing else). */
+  readonly machine?: MachineSetup;
 }
 
 const SCENARIO_KEYS = ['preset', 'kernel', 'netlink', 'listeners', 'workloads', 'actions', 'durationS', 'sampleMs'];
@@ -112,7 +115,8 @@ export function parseScenario(v: unknown): Scenario {
 
 /** The structural checks of a scenario as written (fields, workloads, actions). */
 function checkScenario(v: unknown): ScenarioConfig {
-  const o = checkObject('scenario', v, SCENARIO_KEYS);
+  const o = checkObject('scenario', v, [...SCENARIO_KEYS, 'machine']);
+  if (o.machine !== undefined) validateMachineSetup(o.machine);
   for (const k of SCENARIO_KEYS) if (!(k in o)) throw new ConfigError(k, undefined, 'is required');
   if (typeof o.preset !== 'string') throw new ConfigError('preset', o.preset, 'must be a preset name');
   const p = preset(o.preset);
@@ -288,11 +292,15 @@ export function buildScenario(
   opts: { truth?: boolean; logs?: boolean; trace?: TraceSink } = {},
 ): ScenarioRun {
   const { config: sc, kernel, netlink } = scenario;
-  const world = buildWorld({ kernel, netlink, listeners: sc.listeners }, rs, {
-    truth: opts.truth ?? true,
-    logs: opts.logs ?? true,
-    ...(opts.trace ? { trace: opts.trace } : {}),
-  });
+  const world = buildWorld(
+    { kernel, netlink, listeners: sc.listeners, ...(sc.machine ? { machine: sc.machine } : {}) },
+    rs,
+    {
+      truth: opts.truth ?? true,
+      logs: opts.logs ?? true,
+      ...(opts.trace ? { trace: opts.trace } : {}),
+    },
+  );
   const { sim } = world;
   sc.workloads.forEach((wl, i) => sim.spawn(workloadId(wl.kind, i), flowGenerator(wl, KERNEL_ID)));
   for (const a of sc.actions) {

@@ -11,13 +11,15 @@ import type { ListenerModel } from './listeners/types.js';
 import { syncBackup, type BackupModel } from './listeners/sync.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { NetlinkFamily } from './netlink/socket.js';
-import { KERNEL_ID, backupId as backupIdOf, listenerId } from './names.js';
+import { KERNEL_ID, MACHINE_ID, backupId as backupIdOf, listenerId } from './names.js';
+import { Machine, validateMachineSetup, type MachineSetup } from './cpu/machine.js';
 
 /** Validates a world assembled by hand (tests, benchmarks); returns it unchanged. */
 export function parseWorld(cfg: WorldConfig): WorldConfig {
   validateKernel(cfg.kernel, 'kernel');
   validateNetlinkKernel(cfg.netlink, 'netlink');
   cfg.listeners.forEach((l, i) => validateListener(l, `listeners[${i}]`));
+  if (cfg.machine !== undefined) validateMachineSetup(cfg.machine);
   return cfg;
 }
 
@@ -27,6 +29,11 @@ export interface WorldConfig {
   readonly netlink: NetlinkKernelConfig;
   /** Listener processes, started at time 0 in this order (the last one is tried first). */
   readonly listeners: readonly ListenerConfig[];
+  /**
+   * Optional: the CPUs the listeners share with background load (models/cpu/machine.ts). Absent:
+   * every listener has a CPU of its own and nothing else runs (the behaviour of every preset).
+   */
+  readonly machine?: MachineSetup;
 }
 
 /** A built world: the simulation, the kernel, the netlink family and the listener processes. */
@@ -39,6 +46,8 @@ export interface World {
   readonly listenerIds: string[];
   /** Sync backups by actor id (`sync/backup-<i>` for conntrackd listener i in sync mode). */
   readonly backups: Map<string, BackupModel>;
+  /** The machine, when the config names one. */
+  readonly machine?: Machine;
 }
 
 /**
@@ -58,13 +67,18 @@ export function buildWorld(
   const family = new NetlinkFamily(cfg.netlink);
   const kernel = conntrackKernel(cfg.kernel, family, { truth: opts.truth ?? true });
   sim.spawn(KERNEL_ID, kernel);
+  const machine = cfg.machine ? new Machine(cfg.machine) : undefined;
+  if (machine && cfg.machine) {
+    sim.spawn(MACHINE_ID, machine);
+    for (let i = 0; i < cfg.machine.background.hogs; i++) machine.hog(`background-${i}`, i);
+  }
   const listeners: ListenerModel[] = [];
   const listenerIds: string[] = [];
   const backups = new Map<string, BackupModel>();
   cfg.listeners.forEach((l, i) => {
     const id = listenerId(l.kind, i);
     const backupId = l.kind === 'conntrackd' && l.sync.mode !== 'none' ? backupIdOf(i) : undefined;
-    const m = listener(id, l, family, cfg.netlink, kernel.view, backupId, opts.logs ?? true);
+    const m = listener(id, l, family, cfg.netlink, kernel.view, backupId, opts.logs ?? true, machine);
     sim.spawn(id, m);
     listeners.push(m);
     listenerIds.push(id);
@@ -76,5 +90,5 @@ export function buildWorld(
       backups.set(backupId, b);
     }
   });
-  return { sim, kernel, family, listeners, listenerIds, backups };
+  return { sim, kernel, family, listeners, listenerIds, backups, ...(machine ? { machine } : {}) };
 }

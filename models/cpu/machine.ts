@@ -54,6 +54,23 @@ export function validateMachine(v: unknown, path = 'machine'): MachineConfig {
   return v as MachineConfig;
 }
 
+/** A machine in a scenario: its CPUs and scheduler, and the load other tenants put on it. */
+export interface MachineSetup extends MachineConfig {
+  readonly background: {
+    /** CPU hogs that are always runnable (a load average of that many, on top of the scenario's own). */
+    readonly hogs: number;
+  };
+}
+
+export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup {
+  const o = checkObject(path, v, ['cpus', 'hz', 'latencyUs', 'minGranularityUs', 'wakeupGranularityUs', 'background']);
+  const { background, ...cfg } = o;
+  validateMachine(cfg, path);
+  const b = checkObject(`${path}.background`, background, ['hogs']);
+  checkInt(`${path}.background.hogs`, b.hogs, { min: 0, max: 1024 });
+  return v as MachineSetup;
+}
+
 /** nice 0. */
 export const NICE_0_WEIGHT = 1024;
 
@@ -103,6 +120,8 @@ export class Machine implements Actor<MachineMsg> {
   private readonly cpus: Cpu[];
   private readonly tickNs: number;
   private ctx!: Ctx;
+  /** The task whose burst is completing (its `done` may continue it). */
+  private completing: Task | undefined;
   readonly tasks: Task[] = [];
 
   constructor(readonly cfg: MachineConfig) {
@@ -140,9 +159,15 @@ export class Machine implements Actor<MachineMsg> {
 
   /**
    * `t` (sleeping) wakes and needs `ns` of CPU; `done` runs (in the machine's context) when it
-   * has had it, and `t` sleeps again.
+   * has had it, and `t` sleeps again unless `done` asks for more (then it keeps its CPU).
    */
   run(t: Task, ns: number, done?: (ctx: Ctx) => void): void {
+    if (t === this.completing) {
+      // Asked from its own `done`: it goes on running, with no wake-up in between.
+      t.burstLeft = ns;
+      t.done = done;
+      return;
+    }
     if (t.state !== 'sleeping') throw new Error(`task ${t.name} is already ${t.state}`);
     t.burstLeft = ns;
     t.done = done;
@@ -170,13 +195,22 @@ export class Machine implements Actor<MachineMsg> {
     if (msg.gen !== c.gen || c.current === undefined) return;
     this.account(c);
     const t = c.current;
-    c.current = undefined;
-    t.state = 'sleeping';
     t.burstLeft = 0;
     const done = t.done;
     t.done = undefined;
-    this.dispatch(c);
+    this.completing = t;
     done?.(ctx);
+    this.completing = undefined;
+    if (t.burstLeft > 0) {
+      // Continued: the same stretch, a new completion.
+      c.gen++;
+      if (t.burstLeft !== Infinity)
+        ctx.send(ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
+      return;
+    }
+    c.current = undefined;
+    t.state = 'sleeping';
+    this.dispatch(c);
   }
 
   snapshot(): unknown {

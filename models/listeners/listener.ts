@@ -10,6 +10,7 @@
 // Simplification: a message whose processing started before a resync still finishes, and the
 // loop goes on reading until the socket is empty or the budget is spent.
 import type { Ctx, Stream } from '../../sim/index.js';
+import type { Machine, Task } from '../cpu/machine.js';
 import { ENOBUFS, type CtEvent } from '../kernel/events.js';
 import type { NetlinkKernelConfig } from '../netlink/config.js';
 import { NetlinkFamily, NetlinkSocket } from '../netlink/socket.js';
@@ -40,8 +41,9 @@ export function listener(
   dump?: DumpSource,
   backupId?: string,
   keepLog = true,
+  machine?: Machine,
 ): ListenerModel {
-  return new Listener(id, cfg, family, nl, dump, backupId, keepLog);
+  return new Listener(id, cfg, family, nl, dump, backupId, keepLog, machine);
 }
 
 class Listener implements ListenerModel, ReaderHandle {
@@ -68,6 +70,9 @@ class Listener implements ListenerModel, ReaderHandle {
   private budget = Infinity;
   private catches = 0;
   private readonly newestSerialByTuple = new Map<number, number>();
+  /** With a machine: the process's task on it (its wake-ups and messages take CPU there). */
+  private readonly cpu: { readonly machine: Machine; readonly task: Task } | undefined;
+  private ctx!: Ctx;
   /** With `reader.preemption`: processing time left before the next preemption (ns). */
   private runLeft: number | undefined;
 
@@ -79,7 +84,9 @@ class Listener implements ListenerModel, ReaderHandle {
     dump: DumpSource | undefined,
     backupId: string | undefined,
     private readonly keepLog: boolean,
+    machine: Machine | undefined,
   ) {
+    this.cpu = machine ? { machine, task: machine.task(id) } : undefined;
     this.program =
       cfg.kind === 'raw'
         ? new RawProgram(cfg)
@@ -99,13 +106,20 @@ class Listener implements ListenerModel, ReaderHandle {
   }
 
   init(ctx: Ctx): void {
+    this.ctx = ctx;
     this.rng = ctx.rng;
     this.program.init(ctx, this);
     ctx.counter(METRIC.listenerEnobufs);
     ctx.counter(METRIC.listenerResyncs);
     const self = ctx.ref(ctx.self);
-    this.socket.onReadable = (kctx) =>
-      void kctx.send(self, { kind: 'wake' }, drawNs(this.cfg.reader.wakeupUs, this.rng));
+    const cpu = this.cpu;
+    this.socket.onReadable = cpu
+      ? // On a machine the wake-up is CPU time of the woken process, scheduled like any other.
+        () =>
+          cpu.machine.run(cpu.task, drawNs(this.cfg.reader.wakeupUs, this.rng), () =>
+            this.receive({ kind: 'wake' }, this.ctx),
+          )
+      : (kctx) => void kctx.send(self, { kind: 'wake' }, drawNs(this.cfg.reader.wakeupUs, this.rng));
     this.socket.waiting = true;
   }
 
@@ -192,7 +206,9 @@ class Listener implements ListenerModel, ReaderHandle {
       this.handle(r.ev, ctx);
       this.budget--;
       this.perCatch[this.catches - 1] = (this.perCatch[this.catches - 1] ?? 0) + 1;
-      ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
+      if (this.cpu)
+        this.cpu.machine.run(this.cpu.task, this.processingNs(), () => this.receive({ kind: 'step' }, this.ctx));
+      else ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
       return;
     }
   }

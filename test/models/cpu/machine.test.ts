@@ -7,6 +7,10 @@ import test from 'ava';
 import { Simulation, ms, us, type Ctx } from '../../../sim/index.js';
 import { DEFAULT_MACHINE, Machine, validateMachine, type MachineConfig } from '../../../models/cpu/machine.js';
 import { ConfigError } from '../../../sim/index.js';
+import type { Draft } from 'immer';
+import type { WorldConfig } from '../../../models/world.js';
+import { parseScenario } from '../../../models/scenario.js';
+import { msgs, raw, reader, world } from '../../helpers/world.js';
 
 type Go = { readonly kind: 'go'; readonly f: (ctx: Ctx) => void };
 
@@ -157,4 +161,70 @@ test('the machine is deterministic and its config is validated field by field', 
   });
   until(ms(1));
   t.is(error, 'task x is already running');
+});
+
+// Listeners on the machine (models/listeners/listener.ts with WorldConfig.machine).
+const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
+const onMachine = (cpus: number, hogs: number) => (d: Draft<WorldConfig>) =>
+  void (d.machine = { ...DEFAULT_MACHINE, cpus, background: { hogs } });
+
+test('a listener on an idle machine reads exactly as one with a CPU of its own (the wake-up is its CPU time)', (t) => {
+  const burst = (edit?: (d: Draft<WorldConfig>) => void) => {
+    const w = world('linux-6.18', [raw({ rcvbufBytes: 1 << 20, broadcastError: false, reader: reader(10, 20) })], edit);
+    for (let i = 0; i < 300; i++) w.at(us(5 * i), udp(1000 + 2 * i));
+    w.sim.run({ until: ms(50) });
+    return msgs(w.listeners[0]!.log).map((m) => m.t);
+  };
+  const alone = burst();
+  t.is(alone.length, 300);
+  t.deepEqual(burst(onMachine(2, 0)), alone);
+  t.deepEqual(burst(onMachine(2, 1)), alone); // the hog runs on the other CPU
+});
+
+test('background load: one hog on a one-CPU machine makes a reader that keeps up alone lose events in stretches', (t) => {
+  const run = (hogs: number) => {
+    // 2000 flows 10 us apart into a 51-event buffer; the reader needs 5 us per message.
+    const w = world(
+      'linux-6.18',
+      [raw({ rcvbufBytes: 65536, broadcastError: false, reader: reader(5, 20) })],
+      onMachine(1, hogs),
+    );
+    for (let i = 0; i < 2000; i++) w.at(us(10 * i), udp(1000 + 2 * i));
+    w.sim.run({ until: ms(100) });
+    return { l: w.listeners[0]!, m: w.machine! };
+  };
+  const idle = run(0);
+  t.is(idle.l.stats.received.new, 2000);
+  t.is(idle.l.stats.enobufs, 0);
+  const busy = run(1);
+  t.true(busy.l.stats.enobufs > 0);
+  t.true(busy.l.stats.received.new < 2000);
+  // The hog got the CPU for whole ticks at a time: gaps of at least a tick (4 ms) between messages.
+  const times = msgs(busy.l.log).map((m) => m.t);
+  const gaps = times.slice(1).map((x, i) => x - times[i]!);
+  t.true(Math.max(...gaps) >= ms(4), `longest gap ${Math.max(...gaps)}`);
+  const hog = busy.m.tasks.find((x) => x.name === 'background-0')!;
+  t.true(hog.cpuNs > ms(40), `hog ${hog.cpuNs}`); // it kept a large share
+});
+
+test('a scenario names its machine; a bad machine field is refused with its path', (t) => {
+  const sc = {
+    preset: 'linux-6.18',
+    kernel: {},
+    netlink: {},
+    listeners: [],
+    workloads: [],
+    actions: [],
+    durationS: 1,
+    sampleMs: 0,
+  };
+  t.notThrows(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, background: { hogs: 2 } } }));
+  t.throws(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, background: { hogs: -1 } } }), {
+    instanceOf: ConfigError,
+    message: 'machine.background.hogs = -1: must be an integer in [0, 1024]',
+  });
+  t.throws(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, cpus: 0, background: { hogs: 0 } } }), {
+    instanceOf: ConfigError,
+    message: 'machine.cpus = 0: must be an integer in [1, 1024]',
+  });
 });
