@@ -43,6 +43,17 @@ export {
   type Truth,
 } from '../models/kernel/types.js';
 export type { ListenerStats, ListenerModel, ProgramNotice } from '../models/listeners/types.js';
+// The machine: CPUs and a CFS-like scheduler that listeners share with background load.
+export {
+  DEFAULT_MACHINE,
+  Machine,
+  NICE_0_WEIGHT,
+  Task,
+  validateMachineSetup,
+  type MachineConfig,
+  type MachineMsg,
+  type MachineSetup,
+} from '../models/cpu/machine.js';
 export type { CtEvent, EventBits, EventSink, Group } from '../models/kernel/events.js';
 
 export type {

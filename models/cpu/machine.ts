@@ -44,6 +44,7 @@ export const DEFAULT_MACHINE: MachineConfig = {
   wakeupGranularityUs: 2_000,
 };
 
+/** Validates the CPUs and scheduler constants of a machine. */
 export function validateMachine(v: unknown, path = 'machine'): MachineConfig {
   const o = checkObject(path, v, ['cpus', 'hz', 'latencyUs', 'minGranularityUs', 'wakeupGranularityUs']);
   checkInt(`${path}.cpus`, o.cpus, { min: 1, max: 1024 });
@@ -62,6 +63,7 @@ export interface MachineSetup extends MachineConfig {
   };
 }
 
+/** Validates a scenario's machine; the first bad field is reported with its path. */
 export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup {
   const o = checkObject(path, v, ['cpus', 'hz', 'latencyUs', 'minGranularityUs', 'wakeupGranularityUs', 'background']);
   const { background, ...cfg } = o;
@@ -90,6 +92,7 @@ export class Task {
   state: 'sleeping' | 'runnable' | 'running' = 'sleeping';
   /** When it last became runnable or started running, ns. */
   since = 0;
+  /** Called when the current burst has had its CPU time. */
   done: ((ctx: Ctx) => void) | undefined;
   constructor(
     readonly name: string,
@@ -111,7 +114,8 @@ interface Cpu {
   tickPending: boolean;
 }
 
-type MachineMsg =
+/** The machine's own events: a burst's completion on a CPU (stale when `gen` is old) and a CPU's tick. */
+export type MachineMsg =
   | { readonly kind: 'complete'; readonly cpu: number; readonly gen: number }
   | { readonly kind: 'tick'; readonly cpu: number };
 

@@ -60,6 +60,7 @@ test.serial(
       'EXPERIMENTS',
       'registerEra',
       'toCsv',
+      'Machine',
     ])
       t.true(api.includes(name), name);
     t.false(api.includes('Simulation'), 'the engine is its own entry point');
