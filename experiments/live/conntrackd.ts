@@ -170,8 +170,8 @@ function firstMs(polls: readonly ConntrackdPoll[], f: (x: ConntrackdPoll) => boo
 /**
  * The daemon's wall-clock time per event while it had a backlog: over consecutive polls with
  * events waiting at both (nf_conntrack_count above events received; no overrun yet; before any
- * flush), elapsed time
- * over events read, µs (NaN without such a pair). This is the reader speed the twin needs.
+ * flush), elapsed time over events read, µs (NaN without such a pair). Observed only: the twin's
+ * reader cost comes from CPU time per DESTROY (calibration.ts).
  */
 export function readUsPerEvent(polls: readonly ConntrackdPoll[], untilMs = Infinity): number {
   let us = 0;
@@ -273,10 +273,6 @@ export class Daemon {
     return this.ns.exec([tool('conntrackd')!, '-C', this.conf, ...args]);
   }
 
-  cpuNs(): number {
-    return this.proc?.cpuNs() ?? NaN;
-  }
-
   sched(): SchedCounters | undefined {
     return this.proc?.sched();
   }
@@ -363,7 +359,7 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
         const d = new Daemon(ns, (dir) => conntrackdConf(p, dir));
         try {
           await d.start();
-          const cpu0 = d.cpuNs();
+          const cpu0 = d.sched()?.runNs ?? NaN;
           const sched0 = d.sched();
           const startNs = process.hrtime.bigint() + 200_000_000n;
           const polls: ConntrackdPoll[] = [];
@@ -394,8 +390,8 @@ export async function liveConntrackd(p: ConntrackdParams): Promise<ConntrackdRec
               return x.tMs > Math.min(emptyAt + 1000, flushMs! + 300_000);
             });
           }
-          const cpuNs = d.cpuNs() - cpu0;
           const schedEnd = d.sched();
+          const cpuNs = (schedEnd?.runNs ?? NaN) - cpu0;
           const kernel = dportsOf(await ns.exec([tool('conntrack')!, '-L']).catch(() => ''));
           const cache = dportsOf(await d.ctl('-i'));
           const received = polls.at(-1)!.received;

@@ -224,11 +224,6 @@ export class Program {
     return this.p.pid!;
   }
 
-  /** CPU time the program has used so far, ns (/proc/<pid>/schedstat: on-CPU time). */
-  cpuNs(): number | undefined {
-    return this.sched()?.runNs;
-  }
-
   /** Its scheduler counters now (undefined once it has ended). */
   sched(): SchedCounters | undefined {
     try {

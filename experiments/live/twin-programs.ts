@@ -3,7 +3,13 @@
 // gave the real ones) under the same burst, polled every POLL_MS as the live runner polls the
 // daemon, producing the same records.
 import { s as seconds } from '../../sim/index.js';
-import { buildScenario, parseScenario, type ScenarioConfig, type ScenarioRun } from '../../models/scenario.js';
+import {
+  buildScenario,
+  parseScenario,
+  type Scenario,
+  type ScenarioConfig,
+  type ScenarioRun,
+} from '../../models/scenario.js';
 import {
   DEFAULT_CONNTRACKD,
   DEFAULT_CONNTRACK_E,
@@ -17,7 +23,23 @@ import { POLL_MS, tableDiff, type ConntrackdParams, type ConntrackdPoll, type Co
 import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import type { SyncParams, SyncRecord } from './sync.js';
 
-/** The burst: `flows` new unreplied flows from FILL_AT_S at `rateHz`. */
+/**
+ * The burst of a program twin: `flows` new unreplied flows from FILL_AT_S at the fill rate (the
+ * sender's calibrated pace beside that program when 0), parsed, with when its last flow comes.
+ */
+function burstScenario(
+  p: { flows: number; fillRateHz: number },
+  sendHz: number,
+  twin: Twin,
+  listener: ListenerConfig,
+): { scenario: Scenario; fillEndMs: number } {
+  const rateHz = p.fillRateHz || sendHz;
+  return {
+    scenario: parseScenario(burst(p, rateHz, twin, listener)),
+    fillEndMs: ((p.flows - 1) / rateHz) * 1000,
+  };
+}
+
 function burst(p: { flows: number }, rateHz: number, twin: Twin, listener: ListenerConfig): ScenarioConfig {
   return {
     preset: twin.preset,
@@ -78,9 +100,12 @@ function pollOf(run: ScenarioRun, l: ListenerModel, tMs: number): ConntrackdPoll
 
 /** Runs the conntrackd measurement in the simulator, once per repeat (seed = repeat + 1). */
 export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdRecord[] {
-  const rateHz = p.fillRateHz || twin.calibration.conntrackdSendHz;
-  const scenario = parseScenario(burst(p, rateHz, twin, conntrackdListener(p, twin)));
-  const fillEndMs = ((p.flows - 1) / rateHz) * 1000;
+  const { scenario, fillEndMs } = burstScenario(
+    p,
+    twin.calibration.conntrackdSendHz,
+    twin,
+    conntrackdListener(p, twin),
+  );
   return Array.from({ length: p.repeats }, (_, r) => {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     const l = run.world.listeners[0]!;
@@ -155,9 +180,12 @@ export function conntrackEListener(p: ConntrackEParams, twin: Twin): ListenerCon
 
 /** Runs the `conntrack -E` measurement in the simulator, once per repeat (seed = repeat + 1). */
 export function simulateConntrackE(p: ConntrackEParams, twin: Twin): ConntrackERecord[] {
-  const rateHz = p.fillRateHz || twin.calibration.conntrackESendHz;
-  const scenario = parseScenario(burst(p, rateHz, twin, conntrackEListener(p, twin)));
-  const fillEndMs = ((p.flows - 1) / rateHz) * 1000;
+  const { scenario, fillEndMs } = burstScenario(
+    p,
+    twin.calibration.conntrackESendHz,
+    twin,
+    conntrackEListener(p, twin),
+  );
   return Array.from({ length: p.repeats }, (_, r) => {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     runTo(run, fillEndMs + 1000);
