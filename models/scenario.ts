@@ -16,27 +16,52 @@ import {
 import { setPath } from '../sim/replicate.js';
 import type { KernelConfig } from './kernel/config.js';
 import { OPTIONAL_KERNEL_KEYS, validateKernel } from './kernel/validate.js';
-import { validateMachineSetup, type MachineSetup } from './cpu/machine.js';
-import { SYSCTL_NAMES, type SysctlName } from './kernel/types.js';
+import { DEFAULT_MACHINE_SETUP, validateMachineSetup, type MachineSetup } from './cpu/machine.js';
+import { SYSCTL_NAMES, type KernelMsg, type SysctlName } from './kernel/types.js';
 import { validateListener, type ListenerConfig } from './listeners/config.js';
 import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/config.js';
 import { preset } from './presets.js';
-import { flowGenerator, validateWorkload, type WorkloadConfig } from './workloads/flows.js';
+import {
+  flowGenerator,
+  validateWorkload,
+  type FlowGeneratorModel,
+  type SenderOnMachine,
+  type WorkloadConfig,
+} from './workloads/flows.js';
 import { buildWorld, type World } from './world.js';
 import { KERNEL_ID, backupId, workloadId } from './names.js';
 
-/** Administrator actions at given times. */
+/** How a condition is checked: every `everyMs` (default 1), the action `afterMs` after it first holds (default 0). */
+interface ConditionTiming {
+  readonly everyMs?: number;
+  readonly afterMs?: number;
+}
+
+/**
+ * A condition an action waits for (checked from the action's `atS` on): nf_conntrack_count at
+ * most / at least `value`, or a workload whose flows have all started and whose packets are all
+ * in the kernel (on a machine, the sender process has sent them).
+ */
+export type Condition =
+  | (ConditionTiming & { readonly kind: 'count-at-most' | 'count-at-least'; readonly value: number })
+  | (ConditionTiming & { readonly kind: 'workload-done'; readonly workload: number });
+
+/** What every action has: a time and, optionally, a condition that must hold first. */
+interface ActionBase {
+  readonly atS: number;
+  /** Absent: the action runs at `atS`. Present: at the first check at or after `atS` where it holds. */
+  readonly when?: Condition;
+}
+
+/** Administrator actions at given times, or when a condition first holds. */
 export type ActionConfig =
-  | { readonly atS: number; readonly kind: 'flush' }
-  | { readonly atS: number; readonly kind: 'dump' }
-  | { readonly atS: number; readonly kind: 'delete'; readonly tuple: number }
-  | {
-      readonly atS: number;
-      readonly kind: 'sysctl';
-      readonly name: SysctlName;
-      readonly value: number;
-    }
-  | { readonly atS: number; readonly kind: 'listener-stop' | 'listener-start' | 'failover'; readonly listener: number };
+  | (ActionBase & { readonly kind: 'flush' })
+  | (ActionBase & { readonly kind: 'dump' })
+  | (ActionBase & { readonly kind: 'delete'; readonly tuple: number })
+  | (ActionBase & { readonly kind: 'sysctl'; readonly name: SysctlName; readonly value: number })
+  | (ActionBase & { readonly kind: 'listener-stop' | 'listener-start' | 'failover'; readonly listener: number });
+
+const CONDITION_KINDS = ['count-at-most', 'count-at-least', 'workload-done'] as const;
 
 /** A scenario as written by users: a preset name plus overrides. */
 export interface ScenarioConfig {
@@ -138,6 +163,8 @@ function checkScenario(v: unknown): ScenarioConfig {
     if (kind === 'listener-stop' || kind === 'listener-start' || kind === 'failover') {
       checkInt(`actions[${i}].listener`, (a as { listener?: unknown }).listener, { min: 0, max: nListeners - 1 });
     }
+    const when = (a as { when?: unknown }).when;
+    if (when !== undefined) checkCondition(when, `actions[${i}].when`, (o.workloads as unknown[]).length);
   });
   // Simulated time is exact integer ns up to 2^53 ns, about 104 days.
   checkNumber('durationS', o.durationS, { min: 0.000001, max: 9e6 });
@@ -145,12 +172,27 @@ function checkScenario(v: unknown): ScenarioConfig {
   return v as ScenarioConfig;
 }
 
+function checkCondition(v: unknown, path: string, nWorkloads: number): void {
+  const kind = checkOneOf(`${path}.kind`, (v as { kind?: unknown } | null)?.kind, CONDITION_KINDS);
+  const w = checkObject(path, v, ['kind', kind === 'workload-done' ? 'workload' : 'value', 'everyMs', 'afterMs']);
+  if (kind === 'workload-done') {
+    if (nWorkloads === 0)
+      throw new ConfigError(`${path}.workload`, w.workload, 'names a workload, but the scenario has none');
+    checkInt(`${path}.workload`, w.workload, { min: 0, max: nWorkloads - 1 });
+  } else checkInt(`${path}.value`, w.value, { min: 0 });
+  if (w.everyMs !== undefined) checkNumber(`${path}.everyMs`, w.everyMs, { min: 0.001, max: 1e6 });
+  if (w.afterMs !== undefined) checkNumber(`${path}.afterMs`, w.afterMs, { min: 0, max: 9e9 });
+}
+
 /**
  * Sets a dotted path of a scenario (`kernel.hz`, `listeners.0.netlinkBufferSize`,
- * `workloads.0.rateHz`, `preset`). A kernel or netlink path may name any field of the preset;
- * others must exist already. The value must have the type of the value it replaces.
+ * `workloads.0.rateHz`, `preset`, `machine.cpus`). A kernel or netlink path may name any field
+ * of the preset; a machine path starts from {@link DEFAULT_MACHINE_SETUP} when the scenario has
+ * no machine; others must exist already. The value must have the type of the value it replaces.
  */
 export function setScenarioPath(sc: ScenarioConfig, path: string, value: unknown): ScenarioConfig {
+  // A scenario without a machine gets the default one by the first `machine.*` setting.
+  if (path.startsWith('machine.') && sc.machine === undefined) sc = { ...sc, machine: DEFAULT_MACHINE_SETUP };
   return produce(sc, (d: Draft<ScenarioConfig>) => {
     const [head, ...rest] = path.split('.');
     if ((head === 'kernel' || head === 'netlink') && rest.length > 0) {
@@ -277,10 +319,71 @@ function sampler(w: World, periodNs: number, out: Sample[]): Actor<{ kind: 'samp
   };
 }
 
+/** The kernel's message for an administrator action (undefined: the action is not the kernel's). */
+function kernelMessage(a: ActionConfig): KernelMsg | undefined {
+  if (a.kind === 'flush') return { kind: 'flush', portid: 4242 };
+  if (a.kind === 'dump') return { kind: 'dump' };
+  if (a.kind === 'delete') return { kind: 'delete', tuple: a.tuple, portid: 4242 };
+  if (a.kind === 'sysctl') return { kind: 'sysctl', name: a.name, value: a.value };
+  return undefined;
+}
+
+function listenerAction(world: World, a: ActionConfig & { readonly listener: number }): void {
+  const l = world.listeners[a.listener]!;
+  if (a.kind === 'listener-stop') world.family.remove(l.socket);
+  else if (a.kind === 'listener-start') world.family.add(l.socket);
+}
+
+/** An actor that runs `a` at the first check at or after its time where `cond` holds. */
+function watcher(
+  world: World,
+  a: ActionConfig,
+  cond: Condition,
+  generators: readonly FlowGeneratorModel[],
+  onFire: (t: number) => void,
+): Actor<{ readonly kind: 'check' | 'fire' }> {
+  const holds = (): boolean => {
+    if (cond.kind === 'workload-done') return generators[cond.workload]!.finished;
+    const count = world.kernel.view.table.count;
+    return cond.kind === 'count-at-most' ? count <= cond.value : count >= cond.value;
+  };
+  const everyNs = Math.max(1, Math.round((cond.everyMs ?? 1) * 1e6));
+  return {
+    init: (ctx) => void ctx.send(ctx.self, { kind: 'check' }, seconds(a.atS)),
+    receive(m, ctx) {
+      if (m.kind === 'check') {
+        if (!holds()) return void ctx.send(ctx.self, { kind: 'check' }, everyNs);
+        return void ctx.send(ctx.self, { kind: 'fire' }, Math.round((cond.afterMs ?? 0) * 1e6));
+      }
+      onFire(ctx.now);
+      const msg = kernelMessage(a);
+      if (msg !== undefined) ctx.send(KERNEL_ID, msg);
+      else if (a.kind === 'failover') ctx.send(backupId(a.listener), { kind: 'failover' });
+      else if (a.kind === 'listener-stop' || a.kind === 'listener-start') listenerAction(world, a);
+    },
+  };
+}
+
+/**
+ * On a machine a workload is a sender process: each packet costs the sender's syscall and
+ * conntrack work plus the event's broadcast to every listener subscribed from the start.
+ */
+function senderOnMachine(world: World, sc: ScenarioConfig, id: string): SenderOnMachine | undefined {
+  const m = world.machine;
+  if (m === undefined || sc.machine === undefined) return undefined;
+  const c = sc.machine.costs;
+  const packetNs = Math.round((c.packetUs + c.broadcastUs * world.listeners.length) * 1e3);
+  return { machine: m, task: m.task(id), packetNs };
+}
+
 /** A built, not yet run, scenario. */
 export interface ScenarioRun {
   readonly world: World;
   readonly series: Sample[];
+  /** When each action ran, ns (by index; undefined: its condition never held). */
+  readonly fired: readonly (number | undefined)[];
+  /** The workloads' generators (by index): whether each has finished. */
+  readonly workloads: readonly FlowGeneratorModel[];
   /** Runs to the scenario's duration. */
   run(): void;
 }
@@ -302,28 +405,36 @@ export function buildScenario(
     },
   );
   const { sim } = world;
-  sc.workloads.forEach((wl, i) => sim.spawn(workloadId(wl.kind, i), flowGenerator(wl, KERNEL_ID)));
-  for (const a of sc.actions) {
+  const generators = sc.workloads.map((wl, i) => {
+    const id = workloadId(wl.kind, i);
+    const g = flowGenerator(wl, KERNEL_ID, senderOnMachine(world, sc, id));
+    sim.spawn(id, g);
+    return g;
+  });
+  const timed = sc.actions.filter((a) => a.when === undefined);
+  for (const a of timed) {
     const at = seconds(a.atS);
-    if (a.kind === 'flush') sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, at);
-    else if (a.kind === 'dump') sim.send(KERNEL_ID, { kind: 'dump' }, at);
-    else if (a.kind === 'delete') sim.send(KERNEL_ID, { kind: 'delete', tuple: a.tuple, portid: 4242 }, at);
-    else if (a.kind === 'sysctl') sim.send(KERNEL_ID, { kind: 'sysctl', name: a.name, value: a.value }, at);
+    const msg = kernelMessage(a);
+    if (msg !== undefined) sim.send(KERNEL_ID, msg, at);
     else if (a.kind === 'failover') sim.send(backupId(a.listener), { kind: 'failover' }, at);
   }
   // Listener start/stop: small actors that (un)subscribe the socket at their time.
-  sc.actions.forEach((a) => {
+  timed.forEach((a) => {
     if (a.kind !== 'listener-stop' && a.kind !== 'listener-start') return;
-    const l = world.listeners[a.listener]!;
     sim.spawn(`admin/${a.kind}-${a.listener}-${a.atS}`.replace(/[^A-Za-z0-9_./-]/g, '_'), {
       init: (ctx: Ctx) => void ctx.send(ctx.self, { kind: 'go' }, seconds(a.atS)),
-      receive() {
-        if (a.kind === 'listener-stop') world.family.remove(l.socket);
-        else world.family.add(l.socket);
-      },
+      receive: () => listenerAction(world, a),
     });
+  });
+  const fired: (number | undefined)[] = sc.actions.map((a) => (a.when === undefined ? seconds(a.atS) : undefined));
+  sc.actions.forEach((a, i) => {
+    if (a.when !== undefined)
+      sim.spawn(
+        `admin/when-${i}`,
+        watcher(world, a, a.when, generators, (t) => (fired[i] = t)),
+      );
   });
   const series: Sample[] = [];
   if (sc.sampleMs > 0) sim.spawn('probe/sampler', sampler(world, Math.round(sc.sampleMs * 1e6), series));
-  return { world, series, run: () => void sim.run({ until: seconds(sc.durationS) }) };
+  return { world, series, fired, workloads: generators, run: () => void sim.run({ until: seconds(sc.durationS) }) };
 }

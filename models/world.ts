@@ -13,6 +13,7 @@ import { validateNetlinkKernel, type NetlinkKernelConfig } from './netlink/confi
 import { NetlinkFamily } from './netlink/socket.js';
 import { KERNEL_ID, MACHINE_ID, backupId as backupIdOf, listenerId } from './names.js';
 import { Machine, validateMachineSetup, type MachineSetup } from './cpu/machine.js';
+import { KernelWork } from './cpu/work.js';
 
 /** Validates a world assembled by hand (tests, benchmarks); returns it unchanged. */
 export function parseWorld(cfg: WorldConfig): WorldConfig {
@@ -65,12 +66,13 @@ export function buildWorld(
     ...(opts.trace ? { trace: opts.trace } : {}),
   });
   const family = new NetlinkFamily(cfg.netlink);
-  const kernel = conntrackKernel(cfg.kernel, family, { truth: opts.truth ?? true });
-  sim.spawn(KERNEL_ID, kernel);
   const machine = cfg.machine ? new Machine(cfg.machine) : undefined;
+  const cpu = machine && cfg.machine ? new KernelWork(machine, cfg.machine.costs) : undefined;
+  const kernel = conntrackKernel(cfg.kernel, family, { truth: opts.truth ?? true, ...(cpu ? { cpu } : {}) });
+  sim.spawn(KERNEL_ID, kernel);
   if (machine && cfg.machine) {
     sim.spawn(MACHINE_ID, machine);
-    for (let i = 0; i < cfg.machine.background.hogs; i++) machine.hog(`background-${i}`, i);
+    machine.background(cfg.machine.background.runnable, cfg.machine.background.burstMs);
   }
   const listeners: ListenerModel[] = [];
   const listenerIds: string[] = [];

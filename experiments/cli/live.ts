@@ -43,7 +43,7 @@ function liveOptions(): Option[] {
 }
 
 /** Options of `live` itself (the rest belong to the scenario). */
-const OWN_FLAGS = new Set(['simulate', 'out', 'replace', 'preset', 'guest', 'calibration']);
+const OWN_FLAGS = new Set(['simulate', 'out', 'replace', 'preset', 'guest', 'calibration', 'machine']);
 
 export function addLiveCommands(program: Command): void {
   const live = program
@@ -60,6 +60,11 @@ export function addLiveCommands(program: Command): void {
     .option('--simulate', 'run the simulated twin (calibrated) instead of the host kernel', false)
     .option('--preset <name>', `the twin's kernel preset (with --simulate)`, TWIN_PRESET)
     .option('--calibration <name>', `the twin's calibrated speeds: host, or tcg-guest (docs/validation.md)`, 'host')
+    .option(
+      '--machine',
+      "the twin's sender, listener and conntrack -F share 2 CPUs (the machine model; with --simulate)",
+      false,
+    )
     .option(
       '--guest <kernel>',
       'run it in a QEMU guest booted on another kernel: "debian" (this Debian release\'s kernel), a package linux-image-<release>, or a vmlinuz-<release> path (docs/guest.md)',
@@ -81,6 +86,8 @@ export function addLiveCommands(program: Command): void {
     preset(presetName); // refused here, naming the presets, before anything runs
     calibrationSet(o.calibration as string);
     if (o.guest !== undefined && o.simulate) throw new ConfigError('--guest', o.guest, 'cannot go with --simulate');
+    if (o.machine === true && !o.simulate)
+      throw new ConfigError('--machine', true, 'goes with --simulate (a twin option)');
     // Refuse before anything is created when the host cannot run it.
     if (source === 'live' && o.guest === undefined)
       requireLive(scenario, scenario === 'capacity' || scenario === 'expiry' ? [] : [CONNTRACK]);
@@ -104,7 +111,7 @@ export function addLiveCommands(program: Command): void {
       source,
       out,
       () => (source === 'live' ? kernelRelease() : presetName),
-      { force: o.replace === true, calibration: o.calibration as string },
+      { force: o.replace === true, calibration: o.calibration as string, machine: o.machine === true },
     );
     console.log(
       rows
@@ -140,6 +147,7 @@ export function addLiveCommands(program: Command): void {
     .option('--cases <list>', 'only these cases, comma-separated (names as in docs/validation.md)')
     .option('--calibration <name>', "the twins' calibrated speeds: host, or tcg-guest")
     .option('--from <dir>', 'compare the live folders an earlier validate wrote there (nothing is measured)')
+    .option('--machine', "every twin on the machine model (the machine-* cases' twins are on it anyway)", false)
     .action(
       async (o: {
         quick: boolean;
@@ -152,6 +160,7 @@ export function addLiveCommands(program: Command): void {
         cases?: string;
         calibration?: string;
         from?: string;
+        machine: boolean;
       }) => {
         if (o.calibration !== undefined) calibrationSet(o.calibration);
         const cases = o.cases?.split(',').map((c) => c.trim());
@@ -163,7 +172,7 @@ export function addLiveCommands(program: Command): void {
         if (o.predict) {
           if (o.preset === undefined)
             throw new ConfigError('--predict', true, 'needs --preset (the kernel the prediction is for)');
-          const rows = await predict({ quick: o.quick, preset: o.preset, out, log, cases });
+          const rows = await predict({ quick: o.quick, preset: o.preset, out, log, cases, machine: o.machine });
           console.log(`${rows.length} predicted figures on ${o.preset}; written ${out}`);
           return;
         }
@@ -198,6 +207,7 @@ export function addLiveCommands(program: Command): void {
           measure,
           cases,
           calibration: o.calibration,
+          machine: o.machine,
         });
         if (measure === 'only') {
           console.log(`written ${out}`);

@@ -53,6 +53,15 @@ export const CALIBRATION = {
     value: 12.35,
     from: 'conntrack-e-calibration: run-queue wait (schedstat) per involuntary context switch 9.68, 12.35, 25.0 us',
   },
+  // The machine model's costs (issue #13; models/cpu/machine.ts MachineCosts).
+  senderPacketUs: {
+    value: 5.73,
+    from: 'hand run 2026-12-02 04:30 (6.18.44, load 0.15): the helper sending 30000 flows as fast as it goes with no listener, CPU time (/proc/self/schedstat) per flow 5.97, 4.53, 5.73 us; the median',
+  },
+  senderBroadcastUs: {
+    value: 2.94,
+    from: 'same hand run with one listener subscribed (SO_RCVBUF 212992): 9.40, 8.67, 7.46 us per flow; the median less senderPacketUs',
+  },
 } as const satisfies Record<string, Calibrated>;
 
 /** The calibrated values a twin runs with. */
@@ -73,6 +82,9 @@ export interface CalibrationValues {
   /** `conntrack -E` shares its CPU: CPU time between preemptions and the wait after each (exponential means). */
   readonly conntrackEPreemptRunUs: number;
   readonly conntrackEPreemptWaitUs: number;
+  /** On the machine model: the helper sender's CPU per packet, and per packet and subscribed listener. */
+  readonly senderPacketUs: number;
+  readonly senderBroadcastUs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
@@ -86,6 +98,8 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   conntrackESendHz: c.conntrackESendHz.value,
   conntrackEPreemptRunUs: c.conntrackEPreemptRunUs.value,
   conntrackEPreemptWaitUs: c.conntrackEPreemptWaitUs.value,
+  senderPacketUs: c.senderPacketUs.value,
+  senderBroadcastUs: c.senderBroadcastUs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -122,6 +136,8 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'conntrackESendHz',
       'conntrackEPreemptRunUs',
       'conntrackEPreemptWaitUs',
+      'senderPacketUs',
+      'senderBroadcastUs',
     ]),
   },
 };

@@ -1,7 +1,16 @@
 // `nfct-sim live flush`: N unreplied flows, a listener with the requested buffer (reliable:
 // NETLINK_BROADCAST_ERROR; unreliable: refused events are lost), then `conntrack -F`; records
 // every DESTROY's receive time, every ENOBUFS and nf_conntrack_count until the table is empty.
-import { CONNTRACK, inNamespace, requireLive, sleep, tool, type Listener, type Namespace } from './host.js';
+import {
+  CONNTRACK,
+  inNamespace,
+  requireLive,
+  sleep,
+  tool,
+  type HelperLine,
+  type Listener,
+  type Namespace,
+} from './host.js';
 import type { Row } from '../lib/experiment.js';
 import { quantile } from '../lib/common.js';
 
@@ -12,6 +21,8 @@ export interface FlushParams {
   buffer: number;
   force: boolean;
   reliable: boolean;
+  /** NETLINK_NO_ENOBUFS as well (absent in runs recorded before it existed: false). */
+  noEnobufs?: boolean;
   /** Extra processing time per message in the listener, µs. */
   delayUs: number;
   /** New flows per second while the table is filled (0: as fast as the sender can). */
@@ -27,6 +38,10 @@ export interface FlushRecord {
   rcvbuf: number;
   drops: number;
   samples: TableSample[];
+  /** NEW events the listener read while the table was being filled (absent in older runs). */
+  news?: number;
+  /** The sender: how long it took to send every flow, and its CPU time, ms (absent in older runs). */
+  sender?: { sendMs: number; cpuMs: number };
 }
 
 /** A silence longer than this ends a burst of DESTROYs (ms). */
@@ -79,6 +94,9 @@ export function flushRow(p: FlushParams, repeat: number, r: FlushRecord): Row {
     period_ms: p.reliable ? s.periodMs : '',
     first_destroy_ms: s.n ? Math.min(...r.destroyMs) : 0,
     last_after_first_ms: s.lastMs,
+    news: r.news ?? '',
+    send_ms: r.sender?.sendMs ?? '',
+    sender_us_per_flow: r.sender ? (r.sender.cpuMs * 1000) / p.entries : '',
   };
 }
 
@@ -87,6 +105,7 @@ function listenerArgs(p: FlushParams): string[] {
   const args = ['--rcvbuf', String(p.buffer), '--delay-us', String(p.delayUs)];
   if (p.force) args.push('--force');
   if (p.reliable) args.push('--broadcast-error');
+  if (p.noEnobufs) args.push('--no-enobufs');
   return args;
 }
 
@@ -129,6 +148,12 @@ export const lineMs = (tNs: number | undefined, t0: bigint): number => (tNs! - N
 /** Receive times (ms after `t0`) of one message type. */
 const timesOf = (l: Listener, type: string, t0: bigint): number[] => l.messages(type).map((m) => lineMs(m.t_ns, t0));
 
+/** The sender's summary line: its sending time and CPU time (schedstat), ms. */
+export const senderOf = (sent: HelperLine): { sendMs: number; cpuMs: number } => ({
+  sendMs: (Number(sent.end_ns) - Number(sent.start_ns)) / 1e6,
+  cpuMs: Number((sent.sched as { run_ns?: number } | undefined)?.run_ns ?? NaN) / 1e6,
+});
+
 /** Runs the flush `p.repeats` times, each in a fresh namespace. */
 export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
   requireLive('flush', [CONNTRACK]);
@@ -138,7 +163,7 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
       await inNamespace(async (ns) => {
         const l = ns.listen(listenerArgs(p));
         const ready = await l.ready();
-        await ns.sendFlows(20000, p.entries, p.fillRateHz);
+        const sent = (await ns.sendFlows(20000, p.entries, p.fillRateHz)).find((x) => x.kind === 'sent');
         await sleep(300);
         const t0 = process.hrtime.bigint();
         await ns.exec([tool('conntrack')!, '-F']);
@@ -154,6 +179,9 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
           rcvbuf: Number(ready.rcvbuf),
           drops: Number((end as { drops?: number }).drops ?? 0),
           samples,
+          // Every NEW was sent before the flush (which only destroys).
+          news: l.messages('new').length,
+          ...(sent ? { sender: senderOf(sent) } : {}),
         };
       }),
     );

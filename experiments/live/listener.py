@@ -56,12 +56,23 @@ def proc_netlink(inode):
     return {}
 
 
+def sched():
+    """This process's scheduler counters: CPU and run-queue wait (ns), context switches."""
+    with open('/proc/self/schedstat') as f:
+        run, wait, _ = (int(x) for x in f.read().split())
+    with open('/proc/self/status') as f:
+        st = dict(l.split(':', 1) for l in f if ':' in l)
+    return {'run_ns': run, 'wait_ns': wait, 'voluntary': int(st['voluntary_ctxt_switches']),
+            'involuntary': int(st['nonvoluntary_ctxt_switches'])}
+
+
 def send(first, n, rate, start_ns=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     emit = lambda d: print(json.dumps(d), flush=True)
     if start_ns > time.monotonic_ns():
         time.sleep((start_ns - time.monotonic_ns()) / 1e9)
     start = time.monotonic_ns()
+    before = sched()
     failed = 0
     for i in range(n):
         if rate:
@@ -73,7 +84,10 @@ def send(first, n, rate, start_ns=0):
         except PermissionError:
             failed += 1
             emit({'kind': 'refused', 't_ns': time.monotonic_ns(), 'dport': first + i})
-    emit({'kind': 'sent', 'start_ns': start, 'end_ns': time.monotonic_ns(), 'n': n, 'refused': failed})
+    end = time.monotonic_ns()
+    after = sched()
+    emit({'kind': 'sent', 'start_ns': start, 'end_ns': end, 'n': n, 'refused': failed,
+          'sched': {k: after[k] - before[k] for k in after}})
 
 
 def main():
@@ -139,7 +153,7 @@ def main():
             until = time.monotonic_ns() + a.delay_us * 1000
             while time.monotonic_ns() < until:
                 pass
-    emit({'kind': 'end', **proc_netlink(inode)})
+    emit({'kind': 'end', **proc_netlink(inode), 'sched': sched()})
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ import { ConfigError } from '../../sim/index.js';
 import type { Row } from '../lib/experiment.js';
 import { liveCapacity, simulateCapacity, type CapacityParams } from './capacity.js';
 import { flushRow, liveFlush, type FlushParams, type FlushRecord, type TableSample } from './flush.js';
-import { simulateExhaustion, simulateExpiry, simulateFlush, twinOn, type Twin } from './twin.js';
+import { simulateExhaustion, simulateExpiry, simulateFlush, twinMachine, twinOn, type Twin } from './twin.js';
 import { expiryRow, latenessOf, liveExpiry, type ExpiryParams, type ExpiryRecord } from './expiry.js';
 import { exhaustionRow, liveExhaustion, type ExhaustionParams, type ExhaustionRecord } from './exhaustion.js';
 import { writeRunDir, type LiveScenario } from './dir.js';
@@ -140,6 +140,7 @@ const flush: ScenarioDef<FlushParams> = {
     buffer: BUFFER,
     force: FORCE,
     unreliable: { flag: '--unreliable', help: 'a listener without NETLINK_BROADCAST_ERROR', default: false },
+    noEnobufs: { flag: '--no-enobufs', help: 'NETLINK_NO_ENOBUFS on the listener as well', default: false },
     delayUs: delayUs(0, 'none by default'),
     fillRateHz: FILL_RATE,
   },
@@ -148,6 +149,7 @@ const flush: ScenarioDef<FlushParams> = {
     buffer: o.buffer as number,
     force: o.force as boolean,
     reliable: !(o.unreliable as boolean),
+    ...(o.noEnobufs ? { noEnobufs: true } : {}),
     delayUs: o.delayUs as number,
     fillRateHz: o.fillRateHz as number,
     repeats: o.repeats as number,
@@ -163,6 +165,10 @@ const flush: ScenarioDef<FlushParams> = {
     { column: 'later_burst', kind: 'count', cpuBound: largeRounds },
     { column: 'period_ms', kind: 'time', cpuBound: largeRounds },
     { column: 'last_after_first_ms', kind: 'time', cpuBound: largeRounds },
+    // NEWs read while the sender fills the table: how fast the sender and the reader really run.
+    { column: 'news', kind: 'count', cpuBound: always },
+    { column: 'send_ms', kind: 'observed' },
+    { column: 'sender_us_per_flow', kind: 'observed' },
   ],
   live: async (p) => flushOutput(p, await liveFlush(p)),
   simulate: (p, twin) => flushOutput(p, simulateFlush(p, twin)),
@@ -490,11 +496,11 @@ export async function runScenario(
   source: 'live' | 'sim',
   out: string,
   system: () => string,
-  o: { force?: boolean; calibration?: string } = {},
+  o: { force?: boolean; calibration?: string; machine?: boolean } = {},
 ): Promise<Row[]> {
   const def = SCENARIOS[scenario] as unknown as ScenarioDef<object>;
   const calibration = o.calibration ?? 'host';
-  const twin = source === 'sim' ? twinOn(system(), calibration) : undefined;
+  const twin = source === 'sim' ? twinOn(system(), calibration, o.machine ?? false) : undefined;
   const p = def.params(scenarioOptions(scenario, given));
   // Refused before the measurement when the folder holds another run's files.
   claimFolder(out, '', { resume: false, force: o.force ?? false, forceFlag: '--replace' });
@@ -514,6 +520,8 @@ export async function runScenario(
       system: system(),
       ...(twin ? { calibration: { ...twin.calibration } } : {}),
       ...(twin && calibration !== 'host' ? { calibrationSet: calibration } : {}),
+      // The twin's processes shared the machine model's CPUs (absent: a CPU each).
+      ...(twin?.machine ? { machine: twinMachine(twin) } : {}),
       // The machine is shared: every live run says how busy it was (1-, 5-, 15-minute averages).
       ...(source === 'live' ? { load: { start: loadStart, end: loadavg(), cpus: cpus().length } } : {}),
       ...(source === 'live' && ticksStart ? { cpuTicks: ticksSince(ticksStart) } : {}),

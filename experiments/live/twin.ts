@@ -6,6 +6,7 @@ import type { WorkloadConfig } from '../../models/workloads/flows.js';
 import type { Timeouts } from '../../models/kernel/config.js';
 import type { ListenerConfig } from '../../models/listeners/config.js';
 import { workload } from '../lib/common.js';
+import { DEFAULT_MACHINE_SETUP, type MachineSetup } from '../../models/cpu/machine.js';
 import { calibrationSet, type CalibrationValues } from './calibration.js';
 import type { FlushParams, FlushRecord, TableSample } from './flush.js';
 import type { ExpiryParams, ExpiryRecord } from './expiry.js';
@@ -17,7 +18,22 @@ export const TWIN_PRESET = 'linux-6.18';
 export interface Twin {
   readonly preset: string;
   readonly calibration: CalibrationValues;
+  /** The machine model on: the sender, the listeners and conntrack -F share 2 CPUs (issue #13). */
+  readonly machine?: boolean;
 }
+
+/** The twin's machine: this VM's 2 vCPUs with Linux's scheduler defaults and the calibrated costs. */
+export function twinMachine(twin: Twin): MachineSetup | undefined {
+  if (!twin.machine) return undefined;
+  const c = twin.calibration;
+  return {
+    ...DEFAULT_MACHINE_SETUP,
+    costs: { ...DEFAULT_MACHINE_SETUP.costs, packetUs: c.senderPacketUs, broadcastUs: c.senderBroadcastUs },
+  };
+}
+
+/** On a machine the sender goes as fast as its CPU lets it: ask for far more than that. */
+const AS_FAST_AS_POSSIBLE_HZ = 10_000_000;
 
 /** What `conntrack -F` costs on the twin's machine: per entry, and extra per DESTROY a listener took. */
 export const flushCosts = (twin: Twin): { flushCostNs: number; flushDeliverCostNs: number } => ({
@@ -26,9 +42,10 @@ export const flushCosts = (twin: Twin): { flushCostNs: number; flushDeliverCostN
 });
 
 /** The host's twin on `preset` (calibration of this VM's reader and conntrack -F). */
-export const twinOn = (preset = TWIN_PRESET, calibration = 'host'): Twin => ({
+export const twinOn = (preset = TWIN_PRESET, calibration = 'host', machine = false): Twin => ({
   preset,
   calibration: calibrationSet(calibration),
+  ...(machine ? { machine } : {}),
 });
 
 /** The preset of a live run's kernel release (6.1.x → linux-6.1); the host's otherwise. */
@@ -65,14 +82,14 @@ function fillThenFlush(n: number, p: { fillRateHz: number }): { fill: WorkloadCo
 
 /** The helper as a simulated listener. */
 function helperListener(
-  o: { buffer: number; force: boolean; reliable: boolean; delayUs: number },
+  o: { buffer: number; force: boolean; reliable: boolean; noEnobufs?: boolean; delayUs: number },
   cal: CalibrationValues,
 ): ListenerConfig {
   return {
     kind: 'raw',
     groups: [1, 2, 3],
     broadcastError: o.reliable,
-    noEnobufs: false,
+    noEnobufs: o.noEnobufs ?? false,
     rcvbufBytes: o.buffer,
     force: o.force,
     reader: {
@@ -83,9 +100,18 @@ function helperListener(
   };
 }
 
-/** The flush scenario: the flows, then conntrack -F 0.3 s after the last one. */
+/**
+ * The flush scenario: the flows, then conntrack -F 0.3 s after the last one. On a machine the
+ * sender's pace is its CPU's, so the flush waits for the sender to finish (as the live runner does).
+ */
 function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS: number } {
-  const { fill, flushS } = fillThenFlush(p.entries, p);
+  const machine = twinMachine(twin);
+  const planned = fillThenFlush(p.entries, p);
+  const { flushS } = planned;
+  const fill = machine && !p.fillRateHz ? { ...planned.fill, rateHz: AS_FAST_AS_POSSIBLE_HZ } : planned.fill;
+  const flush: ActionConfig = machine
+    ? { atS: FILL_AT_S, kind: 'flush', when: { kind: 'workload-done', workload: 0, everyMs: 1, afterMs: 300 } }
+    : { atS: flushS, kind: 'flush' };
   return {
     flushS,
     sc: {
@@ -93,8 +119,9 @@ function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS
       kernel: flushCosts(twin),
       netlink: {},
       listeners: [helperListener(p, twin.calibration)],
-      workloads: [fill],
-      actions: [{ atS: flushS, kind: 'flush' }],
+      workloads: [{ ...fill, stopS: fill.stopS + 60 }],
+      actions: [flush],
+      ...(machine ? { machine } : {}),
       // One DESTROY per 16 ms at worst, plus the first redelivery second.
       durationS: Math.ceil(flushS + 2 + p.entries * 0.02),
       sampleMs: 500,
@@ -111,15 +138,21 @@ export function simulateFlush(p: FlushParams, twin: Twin = twinOn()): FlushRecor
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     run.run();
     const l = run.world.listeners[0]!;
-    const ms = (t: number): number => t / 1e6 - flushS * 1000;
+    // On a machine the flush ran when the sender was done; otherwise at its planned time.
+    const atS = twin.machine ? (run.fired[0] ?? NaN) / 1e9 : flushS;
+    const ms = (t: number): number => t / 1e6 - atS * 1000;
+    const g = run.workloads[0]!;
+    const sender = run.world.machine?.tasks.find((t) => t.name.startsWith('workload/'));
     out.push({
       destroyMs: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [ms(e.t)] : [])),
       enobufsMs: l.log.flatMap((e) => (e.kind === 'enobufs' ? [ms(e.t)] : [])),
       rcvbuf: l.socket.rcvbuf,
       drops: l.socket.drops,
       samples: run.series
-        .filter((s) => s.tS >= flushS)
-        .map((s) => ({ tMs: (s.tS - flushS) * 1000, count: s.count, parked: s.parked })),
+        .filter((s) => s.tS >= atS)
+        .map((s) => ({ tMs: (s.tS - atS) * 1000, count: s.count, parked: s.parked })),
+      news: l.stats.received.new,
+      ...(sender ? { sender: { sendMs: (g.lastSentNs - g.firstSentNs) / 1e6, cpuMs: sender.cpuNs / 1e6 } } : {}),
     });
   }
   return out;

@@ -18,6 +18,8 @@ export interface ValidationCase {
   scenario: LiveScenario;
   /** Options of the case; the scenario's defaults for the rest. */
   options: Readonly<Record<string, number | boolean | string>>;
+  /** Its twin runs on the machine model (issue #13's cases); `validate --machine` turns it on for all. */
+  machine?: boolean;
 }
 
 /**
@@ -118,13 +120,48 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       options: { mode, lossPct: 10 },
       minutes: 0.3,
     })),
+    // The machine model's cases (issue #13, docs/validation.md#the-machine). Calibration first:
+    // the sender's CPU per flow with one listener subscribed.
+    {
+      name: 'machine-calibration',
+      scenario: 'flush',
+      options: { entries: 30000, buffer: 212992, unreliable: true },
+      minutes: 0.2,
+      machine: true,
+    },
+    // Predictions: unreliable flushes of flows created as fast as the sender goes, …
+    ...[8192, 106496].flatMap((buffer) =>
+      [50, 200].map((delayUs) => ({
+        name: `machine-unreliable-${buffer}-${delayUs}us`,
+        scenario: 'flush' as const,
+        options: { entries: 30000, buffer, unreliable: true, delayUs },
+        minutes: 0.2,
+        machine: true,
+      })),
+    ),
+    // … reliable ones (BROADCAST_ERROR + NO_ENOBUFS) into large buffers, …
+    ...[106496, 262144].map((buffer) => ({
+      name: `machine-reliable-${buffer}`,
+      scenario: 'flush' as const,
+      options: { entries: 30000, buffer, noEnobufs: true, delayUs: 50 },
+      minutes: 0.3,
+      machine: true,
+    })),
+    // … and NEWs lost while flows are created at fixed rates (0: as fast as possible).
+    ...[10000, 30000, 0].map((fillRateHz) => ({
+      name: `machine-news-${fillRateHz || 'max'}`,
+      scenario: 'flush' as const,
+      options: { entries: 30000, buffer: 16384, unreliable: true, delayUs: 20, fillRateHz },
+      minutes: 0.2,
+      machine: true,
+    })),
   ];
   for (const n of names ?? [])
     if (!all.some((c) => c.name === n))
       throw new ConfigError('--cases', n, `must be one of ${all.map((c) => c.name).join(', ')}`);
   return all
     .filter((c) => (!quick || c.minutes <= 1) && (names === undefined || names.includes(c.name)))
-    .map((c) => ({ name: c.name, scenario: c.scenario, options: c.options }));
+    .map((c) => ({ name: c.name, scenario: c.scenario, options: c.options, ...(c.machine ? { machine: true } : {}) }));
 }
 
 /**
@@ -141,6 +178,8 @@ export async function validate(o: {
   measure?: 'here' | 'only' | 'done';
   cases?: readonly string[];
   calibration?: string;
+  /** Every twin on the machine model (the machine cases have it anyway). */
+  machine?: boolean;
 }): Promise<{ figures: number; outside: string[] }> {
   const measure = o.measure ?? 'here';
   if (measure !== 'done') requireLive('validate', [CONNTRACK]);
@@ -158,6 +197,7 @@ export async function validate(o: {
     const preset = o.preset ?? presetForRelease(readRunDir(liveDir).info.system);
     await runScenario(c.scenario, { ...opts, repeats: 1 }, 'sim', simDir, () => preset, {
       calibration: o.calibration,
+      machine: (o.machine ?? false) || (c.machine ?? false),
     });
     const cmp = compareDirs(liveDir, simDir);
     await writeComparison(join(o.out, c.name), cmp);
@@ -192,12 +232,15 @@ export async function predict(o: {
   out: string;
   log: (line: string) => void;
   cases?: readonly string[];
+  machine?: boolean;
 }): Promise<Row[]> {
   const rows: Row[] = [];
   for (const c of validationSet(o.quick, o.cases)) {
     const simDir = join(o.out, c.name, 'sim');
     o.log(`${c.name}: predicting on ${o.preset}…`);
-    await runScenario(c.scenario, { repeats: 1, ...c.options }, 'sim', simDir, () => o.preset);
+    await runScenario(c.scenario, { repeats: 1, ...c.options }, 'sim', simDir, () => o.preset, {
+      machine: (o.machine ?? false) || (c.machine ?? false),
+    });
     const sim = readRunDir(simDir);
     const tcg = { params: sim.info.params, guest: { accel: 'tcg' } as RunInfo['guest'] };
     // Figures of the prediction alone: the comparison's case split and medians, taken on itself.

@@ -19,8 +19,8 @@
 //   idle (`load_balance` by nr_running, flattened: no domains, no cache-hot check).
 // Simplified: no EEVDF lag or deadlines (6.6+ picks by virtual deadline; with equal weights and
 // slices the order is the same), no cgroups, no migration cost, no NUMA, no RT or deadline class.
-import type { Actor, Ctx } from '../../sim/index.js';
-import { checkInt, checkObject } from '../../sim/index.js';
+import type { Actor, Ctx, Stream } from '../../sim/index.js';
+import { checkInt, checkNumber, checkObject, ConfigError } from '../../sim/index.js';
 
 /** The machine's shape and scheduler constants. */
 export interface MachineConfig {
@@ -55,21 +55,70 @@ export function validateMachine(v: unknown, path = 'machine'): MachineConfig {
   return v as MachineConfig;
 }
 
-/** A machine in a scenario: its CPUs and scheduler, and the load other tenants put on it. */
+/**
+ * What the scenario's own work costs on the machine (CPU time charged to the task that does it).
+ * The listeners' costs are their `reader` settings; the flush's is `kernel.flushCostNs` (+
+ * `flushDeliverCostNs`) and the gc's per entry `kernel.gcCostNs`.
+ */
+export interface MachineCosts {
+  /** A flow sender, per packet: the sendto syscall, conntrack lookup/allocation and confirm. */
+  readonly packetUs: number;
+  /** A flow sender, per packet and subscribed listener: the event's build and broadcast (skb clone, wake-up). */
+  readonly broadcastUs: number;
+  /** The ecache redelivery kworker, per DESTROY it re-sends (E2/E3; E4 uses kernel.workerCostNs). */
+  readonly workerAttemptNs: number;
+  /** The gc kworker, per entry it evicts (on top of kernel.gcCostNs per entry scanned). */
+  readonly gcEvictNs: number;
+}
+
+/** A machine in a scenario: its CPUs and scheduler, the load other tenants put on it, what work costs. */
 export interface MachineSetup extends MachineConfig {
   readonly background: {
-    /** CPU hogs that are always runnable (a load average of that many, on top of the scenario's own). */
-    readonly hogs: number;
+    /**
+     * CPU demand of other processes, in runnable tasks: its integer part are hogs that always
+     * want a CPU, its fraction one process busy that share of the time (a load average of about
+     * that many, on top of the scenario's own tasks).
+     */
+    readonly runnable: number;
+    /** Mean length of the fractional process's busy periods (exponential), ms. */
+    readonly burstMs: number;
   };
+  readonly costs: MachineCosts;
 }
+
+/**
+ * The machine `--set machine.<field>` starts from when a scenario names none: Linux's scheduler
+ * defaults on 2 CPUs, no other load, and the costs measured on this project's 6.18 VM
+ * (experiments/live/calibration.ts, `machineCosts`).
+ */
+export const DEFAULT_MACHINE_SETUP: MachineSetup = {
+  ...DEFAULT_MACHINE,
+  background: { runnable: 0, burstMs: 5 },
+  costs: { packetUs: 5.2, broadcastUs: 3.3, workerAttemptNs: 2000, gcEvictNs: 1000 },
+};
+
+const COST_KEYS = ['packetUs', 'broadcastUs', 'workerAttemptNs', 'gcEvictNs'] as const;
 
 /** Validates a scenario's machine; the first bad field is reported with its path. */
 export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup {
-  const o = checkObject(path, v, ['cpus', 'hz', 'latencyUs', 'minGranularityUs', 'wakeupGranularityUs', 'background']);
-  const { background, ...cfg } = o;
+  const o = checkObject(path, v, [
+    'cpus',
+    'hz',
+    'latencyUs',
+    'minGranularityUs',
+    'wakeupGranularityUs',
+    'background',
+    'costs',
+  ]);
+  for (const k of Object.keys(DEFAULT_MACHINE_SETUP))
+    if (!(k in o)) throw new ConfigError(`${path}.${k}`, undefined, 'is required');
+  const { background, costs, ...cfg } = o;
   validateMachine(cfg, path);
-  const b = checkObject(`${path}.background`, background, ['hogs']);
-  checkInt(`${path}.background.hogs`, b.hogs, { min: 0, max: 1024 });
+  const b = checkObject(`${path}.background`, background, ['runnable', 'burstMs']);
+  checkNumber(`${path}.background.runnable`, b.runnable, { min: 0, max: 1024 });
+  checkNumber(`${path}.background.burstMs`, b.burstMs, { min: 0.001, max: 1e6 });
+  const c = checkObject(`${path}.costs`, costs, COST_KEYS);
+  for (const k of COST_KEYS) checkNumber(`${path}.costs.${k}`, c[k], { min: 0, max: 1e9 });
   return v as MachineSetup;
 }
 
@@ -117,7 +166,8 @@ interface Cpu {
 /** The machine's own events: a burst's completion on a CPU (stale when `gen` is old) and a CPU's tick. */
 export type MachineMsg =
   | { readonly kind: 'complete'; readonly cpu: number; readonly gen: number }
-  | { readonly kind: 'tick'; readonly cpu: number };
+  | { readonly kind: 'tick'; readonly cpu: number }
+  | { readonly kind: 'busy' };
 
 /** The machine as an actor: spawn it, then `run` tasks on it from any actor's context. */
 export class Machine implements Actor<MachineMsg> {
@@ -142,8 +192,59 @@ export class Machine implements Actor<MachineMsg> {
     this.tickNs = Math.round(1e9 / cfg.hz);
   }
 
+  /** The fractional background process: its task, share of the time busy and mean busy period. */
+  private busy: { task: Task; share: number; meanNs: number; rng: Stream } | undefined;
+
   init(ctx: Ctx): void {
     this.ctx = ctx;
+  }
+
+  /**
+   * Other tenants' load: `runnable` hogs' worth of CPU demand, the integer part as hogs, the
+   * fraction as one process alternating exponential busy periods (mean `burstMs`) with idle
+   * ones so that it is busy that fraction of the time when it gets the CPU.
+   */
+  background(runnable: number, burstMs: number): void {
+    const hogs = Math.floor(runnable);
+    for (let i = 0; i < hogs; i++) this.hog(`background-${i}`, i);
+    const share = runnable - hogs;
+    if (share <= 0) return;
+    const task = this.task('background-busy', NICE_0_WEIGHT, hogs);
+    this.busy = { task, share, meanNs: burstMs * 1e6, rng: this.ctx.stream('background') };
+    this.ctx.send(this.ctx.self, { kind: 'busy' }, Math.round(this.busy.rng.exponential(this.idleMeanNs())));
+  }
+
+  private idleMeanNs(): number {
+    const b = this.busy!;
+    return (b.meanNs * (1 - b.share)) / b.share;
+  }
+
+  /** The fractional process wakes for a busy period; when it has had it, it sleeps for an idle one. */
+  private busyPeriod(): void {
+    const b = this.busy!;
+    this.run(b.task, Math.max(1, Math.round(b.rng.exponential(b.meanNs))), (ctx) =>
+      ctx.send(ctx.self, { kind: 'busy' }, Math.round(b.rng.exponential(this.idleMeanNs()))),
+    );
+  }
+
+  /**
+   * Adds `ns` of CPU work to `t` without a completion of its own: a sleeping task wakes for it,
+   * a runnable or running one needs that much longer (kernel work a kworker or the process
+   * itself does on the side, such as a redelivery walk).
+   */
+  charge(t: Task, ns: number): void {
+    if (ns <= 0) return;
+    if (t.state === 'sleeping' && t !== this.completing) return this.run(t, ns);
+    if (t.state === 'running' && t !== this.completing) {
+      const c = this.cpus[t.cpu]!;
+      this.account(c);
+      t.burstLeft += ns;
+      c.gen++;
+      if (t.burstLeft !== Infinity)
+        this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
+      return;
+    }
+    t.burstLeft += ns; // runnable, or continuing from its own completion
   }
 
   /** A new task (sleeping) of `weight` (NICE_0_WEIGHT for nice 0), first placed on `cpu`. */
@@ -167,8 +268,9 @@ export class Machine implements Actor<MachineMsg> {
    */
   run(t: Task, ns: number, done?: (ctx: Ctx) => void): void {
     if (t === this.completing) {
-      // Asked from its own `done`: it goes on running, with no wake-up in between.
-      t.burstLeft = ns;
+      // Asked from its own `done`: it goes on running, with no wake-up in between (plus what
+      // was charged meanwhile).
+      t.burstLeft += ns;
       t.done = done;
       return;
     }
@@ -190,6 +292,7 @@ export class Machine implements Actor<MachineMsg> {
 
   receive(msg: MachineMsg, ctx: Ctx): void {
     this.ctx = ctx;
+    if (msg.kind === 'busy') return this.busyPeriod();
     const c = this.cpus[msg.cpu]!;
     if (msg.kind === 'tick') {
       c.tickPending = false;

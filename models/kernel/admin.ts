@@ -5,6 +5,7 @@
 // docs/kernel-facts.md#flush.
 import type { KernelCore } from './strategies.js';
 import { NIL, ST } from './table.js';
+import { TASK } from '../cpu/work.js';
 
 export class AdminJobs {
   private victims: number[] = [];
@@ -58,7 +59,10 @@ export class AdminJobs {
       // Parked: no listener took it (the skb was refused), so no queueing and no wake-up.
       const cost = base + (deliverCost > 0 && !(t.status[slot]! & ST.PARKED) ? deliverCost : 0);
       if (cost > 0 && this.next < this.victims.length) {
-        core.ctx.send(core.ctx.self, { kind: 'flush-step' }, cost);
+        const self = core.ctx.self;
+        // On a machine the next entry waits for the flushing process to get that much CPU.
+        if (core.cpu) core.cpu.run(TASK.flush, cost, (ctx) => ctx.send(self, { kind: 'flush-step' }));
+        else core.ctx.send(self, { kind: 'flush-step' }, cost);
         break;
       }
     }

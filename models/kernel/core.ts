@@ -18,6 +18,7 @@ import { earlyDrop } from './early-drop.js';
 import { KernelTime } from './timers.js';
 import type { EraModel, EventCache, Expiry, KernelCore, KernelCounter, Redelivery } from './strategies.js';
 import { AdminJobs } from './admin.js';
+import type { KernelWork } from '../cpu/work.js';
 import { TruthLog } from './truth.js';
 import { METRIC } from '../names.js';
 import { CtTable, NIL, PROTO_TCP, PROTO_UDP, ST, TCP, mix32 } from './table.js';
@@ -50,8 +51,12 @@ const KERNEL_COUNTERS: Record<KernelCounter, string> = {
  * Builds the conntrack kernel of one netns delivering events to `sink`. It draws the hash seed,
  * retry delays and scheduling latency from streams named after its actor id.
  */
-export function conntrackKernel(cfg: KernelConfig, sink: EventSink, opts: { truth?: boolean } = {}): KernelModel {
-  return new Conntrack(cfg, sink, opts.truth ?? false);
+export function conntrackKernel(
+  cfg: KernelConfig,
+  sink: EventSink,
+  opts: { truth?: boolean; cpu?: KernelWork } = {},
+): KernelModel {
+  return new Conntrack(cfg, sink, opts.truth ?? false, opts.cpu);
 }
 
 /**
@@ -98,6 +103,7 @@ export class Conntrack implements KernelModel, KernelCore {
     readonly cfg: KernelConfig,
     readonly sink: EventSink,
     recordTruth: boolean,
+    readonly cpu: KernelWork | undefined = undefined,
   ) {
     this.truth = new TruthLog(recordTruth);
     this.time = new KernelTime(cfg, () => this.ctx);

@@ -15,6 +15,7 @@ import type { Expiry } from './strategies.js';
 import { jiffiesToNs, msecsToJiffies, nsToJiffies } from './jiffies.js';
 import { NIL, PROTO_TCP, ST } from './table.js';
 import { tcpClosing } from './trackers.js';
+import { TASK } from '../cpu/work.js';
 
 export class GcWorker {
   /** An allocation failed since the last run: this run may early-drop. */
@@ -43,10 +44,19 @@ export class GcWorker {
   }
 
   run(): void {
-    this.core.counters.gc_runs.add();
-    if (this.core.cfg.gc === 'gc-4.10') this.run410();
+    const core = this.core;
+    core.counters.gc_runs.add();
+    this.scanned = 0;
+    this.evicted = 0;
+    if (core.cfg.gc === 'gc-4.10') this.run410();
     else this.runFullScan();
+    // On a machine the pass is the gc kworker's CPU time (the model has done it at this instant).
+    if (core.cpu) core.cpu.charge(TASK.gc, this.scanned * core.cfg.gcCostNs + this.evicted * core.cpu.costs.gcEvictNs);
   }
+
+  /** Entries visited and evicted by the current pass (for its CPU time on a machine). */
+  private scanned = 0;
+  private evicted = 0;
 
   /** Visits one entry during a scan; returns 1 if it evicted it. */
   private visit(slot: number, max95: number): number {
@@ -54,8 +64,10 @@ export class GcWorker {
     const t = core.table;
     const st = t.status[slot]!;
     if (!(st & ST.HASHED)) return 0;
+    this.scanned++;
     if (this.expiry.isExpired(slot)) {
       core.expire(slot);
+      this.evicted++;
       return 1;
     }
     if (core.cfg.gc === 'gc-6.0') {
@@ -68,6 +80,7 @@ export class GcWorker {
     if (!(st & ST.ASSURED) || closing) {
       core.counters.gc_early_drops.add();
       core.kill(slot);
+      this.evicted++;
       return 1;
     }
     return 0;

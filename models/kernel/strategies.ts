@@ -2,6 +2,7 @@
 // KernelCore; an era (eras.ts) is a set of strategies built against it: an event cache, a
 // DESTROY redelivery design and an expiry mechanism. A new era, or a user's own redelivery
 // design, is written against these interfaces only (docs/architecture.md#adding-an-era).
+import type { KernelWork } from '../cpu/work.js';
 import type { Counter, Ctx, Stream } from '../../sim/index.js';
 import type { KernelConfig, Timeouts } from './config.js';
 import type { EventBits, EventSink } from './events.js';
@@ -45,6 +46,8 @@ export interface KernelCore {
   readonly max: number;
   readonly retryTimeoutJ: number;
   readonly timeouts: Timeouts;
+  /** The machine the kernel's work runs on, when the scenario names one (models/cpu/work.ts). */
+  readonly cpu: KernelWork | undefined;
   /** True while `conntrack -F` / `-D` runs: deletions happen in the admin process on the admin CPU. */
   adminContext: boolean;
 

@@ -7,6 +7,7 @@ import { METRIC } from '../names.js';
 import { checkInt, checkNumber, checkObject, checkOneOf, ConfigError, s as seconds } from '../../sim/index.js';
 import type { PacketMsg } from '../kernel/types.js';
 import { TCPF } from '../kernel/trackers.js';
+import type { Machine, Task } from '../cpu/machine.js';
 import { DEFAULT_ADDRESSES, validateAddresses, type AddressConfig } from './addresses.js';
 
 /** A lifetime distribution in seconds. */
@@ -128,14 +129,45 @@ function lifetimeS(l: Lifetime, rng: Stream): number {
  * The flow generator actor: one engine event per arrival plus one per packet. Packets go to
  * `kernelId` with their delays; draws come from `<id>/arrivals`, `<id>/replies`, `<id>/lifetimes`.
  */
-export function flowGenerator(cfg: WorkloadConfig, kernelId: string): Actor<{ readonly kind: 'arrive' }> {
-  return new FlowGenerator(cfg, kernelId);
+export function flowGenerator(cfg: WorkloadConfig, kernelId: string, sender?: SenderOnMachine): FlowGeneratorModel {
+  return new FlowGenerator(cfg, kernelId, sender);
+}
+
+/** A flow generator's messages: the next arrival; on a machine, a packet that is due to be sent. */
+export type FlowMsg = { readonly kind: 'arrive' } | { readonly kind: 'due'; readonly packet: PacketMsg };
+
+/** The generator as the scenario sees it. */
+export interface FlowGeneratorModel extends Actor<FlowMsg> {
+  /** Every flow it will start has started and every packet is in the kernel. */
+  readonly finished: boolean;
+  /** When it sent its first and its latest packet, ns (NaN: none yet). */
+  readonly firstSentNs: number;
+  readonly lastSentNs: number;
+}
+
+/**
+ * A sender process on the machine: every packet costs `packetNs` of its CPU (the syscall and
+ * the kernel's work in its context), so a sender asked to go faster than that falls behind and
+ * sends back to back, and it competes with the listeners for the CPUs.
+ */
+export interface SenderOnMachine {
+  readonly machine: Machine;
+  readonly task: Task;
+  readonly packetNs: number;
 }
 
 // A class, so that every generator of a process shares one `receive` (see "Write a hot actor as
 // a class" in docs/architecture.md).
-class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
+class FlowGenerator implements FlowGeneratorModel {
   private k = 0;
+  /** Packets due and not yet sent by the sender process (machine only), oldest first. */
+  private readonly backlog: PacketMsg[] = [];
+  private head = 0;
+  private sending = false;
+  private arrivalsDone = false;
+  private pendingDue = 0;
+  firstSentNs = NaN;
+  lastSentNs = NaN;
   private arrivals!: Stream;
   private replies!: Stream;
   private lifetimes!: Stream;
@@ -146,8 +178,13 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
   constructor(
     private readonly cfg: WorkloadConfig,
     private readonly kernelId: string,
+    private readonly sender: SenderOnMachine | undefined,
   ) {
     this.stopNs = seconds(cfg.stopS);
+  }
+
+  get finished(): boolean {
+    return this.arrivalsDone && this.pendingDue === 0 && !this.sending;
   }
 
   init(ctx: Ctx): void {
@@ -159,9 +196,13 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
     ctx.send(ctx.self, { kind: 'arrive' }, seconds(this.cfg.startS));
   }
 
-  receive(_m: { readonly kind: 'arrive' }, ctx: Ctx): void {
+  receive(m: FlowMsg, ctx: Ctx): void {
+    if (m.kind === 'due') return this.due(m.packet);
     const cfg = this.cfg;
-    if (ctx.now >= this.stopNs || (cfg.flows > 0 && this.k >= cfg.flows)) return;
+    if (ctx.now >= this.stopNs || (cfg.flows > 0 && this.k >= cfg.flows)) {
+      this.arrivalsDone = true;
+      return;
+    }
     const k = this.k++;
     const tuple = cfg.tupleBase + 2 * (cfg.tupleSpace > 0 ? k % cfg.tupleSpace : k);
     this.flowsCounter.add();
@@ -201,10 +242,44 @@ class FlowGenerator implements Actor<{ readonly kind: 'arrive' }> {
   }
 
   private udp(ctx: Ctx, tuple: number, at: number): void {
-    ctx.send<PacketMsg>(this.kernel, { kind: 'packet', tuple, proto: 'udp' }, at);
+    this.packet(ctx, { kind: 'packet', tuple, proto: 'udp' }, at);
   }
 
   private tcp(ctx: Ctx, tuple: number, flags: number, at: number): void {
-    ctx.send<PacketMsg>(this.kernel, { kind: 'packet', tuple, proto: 'tcp', flags }, at);
+    this.packet(ctx, { kind: 'packet', tuple, proto: 'tcp', flags }, at);
+  }
+
+  /** Without a machine a packet reaches the kernel at its time; on one it is due then. */
+  private packet(ctx: Ctx, p: PacketMsg, at: number): void {
+    if (this.sender === undefined) {
+      ctx.send<PacketMsg>(this.kernel, p, at);
+      return;
+    }
+    this.pendingDue++;
+    ctx.send<FlowMsg>(ctx.self, { kind: 'due', packet: p }, at);
+  }
+
+  private due(p: PacketMsg): void {
+    this.pendingDue--;
+    this.backlog.push(p);
+    if (!this.sending) this.sendNext();
+  }
+
+  /** The sender process sends the oldest due packet once it has had the CPU for it. */
+  private sendNext(): void {
+    const s = this.sender!;
+    this.sending = true;
+    s.machine.run(s.task, s.packetNs, (ctx) => {
+      const p = this.backlog[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.backlog.length) {
+        this.backlog.splice(0, this.head);
+        this.head = 0;
+      }
+      ctx.send<PacketMsg>(this.kernel, p, 0);
+      if (Number.isNaN(this.firstSentNs)) this.firstSentNs = ctx.now;
+      this.lastSentNs = ctx.now;
+      if (this.head < this.backlog.length) this.sendNext();
+      else this.sending = false;
+    });
   }
 }

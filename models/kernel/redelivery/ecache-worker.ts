@@ -4,6 +4,7 @@
 // walks its lists and how long it waits when the socket is still full.
 import type { Ctx, Timer } from '../../../sim/index.js';
 import { BaseRedelivery } from './redelivery.js';
+import { TASK } from '../../cpu/work.js';
 
 /** What one walk of the lists ended with (enum retry_state). */
 export const DONE = 0;
@@ -46,7 +47,16 @@ export abstract class EcacheWorker extends BaseRedelivery {
   override work(): void {
     const core = this.core;
     core.counters.ecache_work_runs.add();
+    const attempts = core.eventCounters.destroy.attempts.value;
     const ret = this.walk();
+    // On a machine the walk's CPU is the kworker's (E4: the run's own cost; before: per re-send).
+    if (core.cpu)
+      core.cpu.charge(
+        TASK.ecache,
+        this.runNs > 0
+          ? this.runNs
+          : (core.eventCounters.destroy.attempts.value - attempts) * core.cpu.costs.workerAttemptNs,
+      );
     const delayJ = ret === CONGESTED ? this.congestedDelayJ() : ret === RESTART ? 0 : -1;
     this.afterRun(delayJ);
     // A restart runs again once this run is over (E4 runs cost workerCostNs per redelivery).

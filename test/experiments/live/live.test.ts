@@ -354,7 +354,7 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.is(r5.status, 2);
   t.is(
     r5.stderr,
-    'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --delay-us, --fill-rate-hz\n',
+    'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --no-enobufs, --delay-us, --fill-rate-hz\n',
   );
   t.false(existsSync(wrong), 'a refused option creates nothing');
   const r4 = cli('live', 'floosh', '--simulate');

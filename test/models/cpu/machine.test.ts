@@ -5,7 +5,13 @@
 // strictly behind it in virtual runtime.
 import test from 'ava';
 import { Simulation, ms, us, type Ctx } from '../../../sim/index.js';
-import { DEFAULT_MACHINE, Machine, validateMachine, type MachineConfig } from '../../../models/cpu/machine.js';
+import {
+  DEFAULT_MACHINE,
+  DEFAULT_MACHINE_SETUP,
+  Machine,
+  validateMachine,
+  type MachineConfig,
+} from '../../../models/cpu/machine.js';
 import { ConfigError } from '../../../sim/index.js';
 import type { Draft } from 'immer';
 import type { WorldConfig } from '../../../models/world.js';
@@ -166,7 +172,12 @@ test('the machine is deterministic and its config is validated field by field', 
 // Listeners on the machine (models/listeners/listener.ts with WorldConfig.machine).
 const udp = (tuple: number) => ({ kind: 'packet' as const, tuple, proto: 'udp' as const });
 const onMachine = (cpus: number, hogs: number) => (d: Draft<WorldConfig>) =>
-  void (d.machine = { ...DEFAULT_MACHINE, cpus, background: { hogs } });
+  void (d.machine = {
+    ...DEFAULT_MACHINE,
+    cpus,
+    background: { runnable: hogs, burstMs: 5 },
+    costs: DEFAULT_MACHINE_SETUP.costs,
+  });
 
 test('a listener on an idle machine reads exactly as one with a CPU of its own (the wake-up is its CPU time)', (t) => {
   const burst = (edit?: (d: Draft<WorldConfig>) => void) => {
@@ -218,12 +229,17 @@ test('a scenario names its machine; a bad machine field is refused with its path
     durationS: 1,
     sampleMs: 0,
   };
-  t.notThrows(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, background: { hogs: 2 } } }));
-  t.throws(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, background: { hogs: -1 } } }), {
-    instanceOf: ConfigError,
-    message: 'machine.background.hogs = -1: must be an integer in [0, 1024]',
-  });
-  t.throws(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE, cpus: 0, background: { hogs: 0 } } }), {
+  t.notThrows(() =>
+    parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE_SETUP, background: { runnable: 2, burstMs: 5 } } }),
+  );
+  t.throws(
+    () => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE_SETUP, background: { runnable: -1, burstMs: 5 } } }),
+    {
+      instanceOf: ConfigError,
+      message: 'machine.background.runnable = -1: must be a number in [0, 1024]',
+    },
+  );
+  t.throws(() => parseScenario({ ...sc, machine: { ...DEFAULT_MACHINE_SETUP, cpus: 0 } }), {
     instanceOf: ConfigError,
     message: 'machine.cpus = 0: must be an integer in [1, 1024]',
   });

@@ -1,0 +1,48 @@
+// Kernel and administrator work on the machine: the tasks that stand for `conntrack -F`, the
+// ecache redelivery kworker and the gc kworker, created when first needed. The kernel model
+// decides what happens; this says how long it occupies a CPU and whom it delays.
+import type { Ctx } from '../../sim/index.js';
+import type { Machine, MachineCosts, Task } from './machine.js';
+
+/** The kernel's tasks on a machine (one instance per kernel). */
+export class KernelWork {
+  private readonly tasks = new Map<string, Task>();
+
+  constructor(
+    readonly machine: Machine,
+    readonly costs: MachineCosts,
+  ) {}
+
+  /** The task called `name` (made on first use). */
+  task(name: string): Task {
+    let t = this.tasks.get(name);
+    if (t === undefined) {
+      t = this.machine.task(name);
+      this.tasks.set(name, t);
+    }
+    return t;
+  }
+
+  /**
+   * `name` needs `ns` of CPU before `then` runs (in the machine's context): work whose next step
+   * waits for the CPU, such as the next entry of a flush.
+   */
+  run(name: string, ns: number, then: (ctx: Ctx) => void): void {
+    this.machine.run(this.task(name), ns, then);
+  }
+
+  /**
+   * `name` spends `ns` of CPU on work the model has already done at this instant (a worker's
+   * walk, a gc pass): the kernel's timing stays as it is; the CPU is taken from everyone else.
+   */
+  charge(name: string, ns: number): void {
+    this.machine.charge(this.task(name), ns);
+  }
+}
+
+/** Task names of the kernel's work. */
+export const TASK = {
+  flush: 'conntrack -F',
+  ecache: 'kworker/ecache',
+  gc: 'kworker/gc',
+} as const;
