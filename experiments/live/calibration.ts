@@ -15,13 +15,23 @@ export const CALIBRATION = {
     value: 22,
     from: 'reliable flushes of 20000 into 212992- and 425984-byte buffers (6.18.44, 3 repeats each): median time per DESTROY read inside a redelivery round, 16-24 us',
   },
+  // conntrack -F per entry, from three figures (solved together, docs/validation.md#the-machine):
+  // (1) reliable flush of 2000 into a one-event listener: 165 DESTROYs read (22 us each) while the
+  // 2000 entries were flushed; (2) conntrackd-flush-calibration: 30000 entries, all delivered, the
+  // table empty 121-141 ms after conntrack -F; (3) machine-calibration: 30000 entries into an
+  // unreliable helper, 2713 DESTROYs read, the last 96 ms after the first (85 ms of it the flush,
+  // 11 ms draining 332 queued events).
   flushCostNs: {
-    value: 1279,
-    from: 'reliable flush of 2000 into a one-event listener, read by an uncontended helper (6.18.44): 165 DESTROYs read while the 2000 entries were flushed, at 22 us per read (3.63 ms), less the 165 delivered x flushDeliverCostNs (1815 before flushDeliverCostNs existed)',
+    value: 1576,
+    from: 'per entry parked for redelivery: solved from (1) 2000 b + 165 (f + d) = 3630 us and (2) b + f + d = 4.47 us',
+  },
+  flushFreeCostNs: {
+    value: 1090,
+    from: 'extra per entry freed at once: (3) 30000 (b + f) + 2713 d = 85000 us with (1) and (2)',
   },
   flushDeliverCostNs: {
-    value: 6500,
-    from: 'conntrackd-flush-calibration (30000 entries flushed into a 64 MiB reader, every DESTROY delivered): the table was empty 121, 134, 141 ms after conntrack -F; the twin gives 134 ms with 6500 (120 with 6000, 175 with 8000) and flushCostNs from the hand run',
+    value: 1800,
+    from: 'extra per DESTROY a socket queued: the same three equations (before the machine model: 6500, from (2) alone)',
   },
   readerWakeupUs: {
     value: 20,
@@ -59,8 +69,12 @@ export const CALIBRATION = {
     from: 'hand run 2026-12-02 04:30 (6.18.44, load 0.15): the helper sending 30000 flows as fast as it goes with no listener, CPU time (/proc/self/schedstat) per flow 5.97, 4.53, 5.73 us; the median',
   },
   senderBroadcastUs: {
-    value: 2.94,
-    from: 'same hand run with one listener subscribed (SO_RCVBUF 212992): 9.40, 8.67, 7.46 us per flow; the median less senderPacketUs',
+    value: 2.51,
+    from: 'machine-calibration (30000 flows into an unreliable helper, SO_RCVBUF 212992, 3 repeats, 04:43, load 0.9): sender CPU per flow 7.04, 8.24, 8.42 us; the median less senderPacketUs',
+  },
+  runnerLineUs: {
+    value: 16.36,
+    from: "machine-calibration: the runner's own CPU time (process.cpuUsage) while the table was filled, per NEW line it parsed from the helper: 18.42, 16.36, 16.02 us",
   },
 } as const satisfies Record<string, Calibrated>;
 
@@ -68,7 +82,9 @@ export const CALIBRATION = {
 export interface CalibrationValues {
   readonly readerCostUs: number;
   readonly flushCostNs: number;
-  /** Extra flush time per DESTROY a listener took (kernel.flushDeliverCostNs). */
+  /** Extra flush time per entry freed rather than parked (kernel.flushFreeCostNs). */
+  readonly flushFreeCostNs: number;
+  /** Extra flush time per DESTROY a socket queued (kernel.flushDeliverCostNs). */
   readonly flushDeliverCostNs: number;
   readonly readerWakeupUs: number;
   /** The real conntrackd's CPU time per event in stats mode. */
@@ -85,11 +101,14 @@ export interface CalibrationValues {
   /** On the machine model: the helper sender's CPU per packet, and per packet and subscribed listener. */
   readonly senderPacketUs: number;
   readonly senderBroadcastUs: number;
+  /** On the machine model: the live runner's CPU per line it parses from the helper (the helper's pipe reader). */
+  readonly runnerLineUs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
   readerCostUs: c.readerCostUs.value,
   flushCostNs: c.flushCostNs.value,
+  flushFreeCostNs: c.flushFreeCostNs.value,
   flushDeliverCostNs: c.flushDeliverCostNs.value,
   readerWakeupUs: c.readerWakeupUs.value,
   conntrackdCostUs: c.conntrackdCostUs.value,
@@ -100,6 +119,7 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   conntrackEPreemptWaitUs: c.conntrackEPreemptWaitUs.value,
   senderPacketUs: c.senderPacketUs.value,
   senderBroadcastUs: c.senderBroadcastUs.value,
+  runnerLineUs: c.runnerLineUs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -120,6 +140,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       from: 'reliable flush of 20000 into SO_RCVBUF 212992 in the 6.1 TCG guest (6.1.0-57-amd64, 3 repeats): median gap between DESTROYs inside a redelivery round 122.5, 128.6, 132.4 us; the middle one',
     },
     flushDeliverCostNs: { value: 0, from: 'not measured in the guest: its flushCostNs is the whole per-entry cost' },
+    flushFreeCostNs: { value: 0, from: 'not measured in the guest: its flushCostNs is the whole per-entry cost' },
     flushCostNs: {
       value: 1806,
       from: 'reliable flush of 2000 into SO_RCVBUFFORCE 1024 in the same guest (3 repeats): median 28 DESTROYs read while conntrack -F ran, at 129 us per read: 28 x 129 us / 2000 entries',
@@ -138,6 +159,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'conntrackEPreemptWaitUs',
       'senderPacketUs',
       'senderBroadcastUs',
+      'runnerLineUs',
     ]),
   },
 };

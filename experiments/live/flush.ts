@@ -42,6 +42,8 @@ export interface FlushRecord {
   news?: number;
   /** The sender: how long it took to send every flow, and its CPU time, ms (absent in older runs). */
   sender?: { sendMs: number; cpuMs: number };
+  /** The runner's own CPU time while the table was filled, ms: it parses the helper's lines. */
+  runnerCpuMs?: number;
 }
 
 /** A silence longer than this ends a burst of DESTROYs (ms). */
@@ -97,6 +99,7 @@ export function flushRow(p: FlushParams, repeat: number, r: FlushRecord): Row {
     news: r.news ?? '',
     send_ms: r.sender?.sendMs ?? '',
     sender_us_per_flow: r.sender ? (r.sender.cpuMs * 1000) / p.entries : '',
+    runner_us_per_new: r.runnerCpuMs !== undefined && r.news ? (r.runnerCpuMs * 1000) / r.news : '',
   };
 }
 
@@ -163,8 +166,10 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
       await inNamespace(async (ns) => {
         const l = ns.listen(listenerArgs(p));
         const ready = await l.ready();
+        const cpu0 = process.cpuUsage();
         const sent = (await ns.sendFlows(20000, p.entries, p.fillRateHz)).find((x) => x.kind === 'sent');
         await sleep(300);
+        const used = process.cpuUsage(cpu0);
         const t0 = process.hrtime.bigint();
         await ns.exec([tool('conntrack')!, '-F']);
         // Until the table is empty (every DESTROY delivered, every entry freed), at most 15 min;
@@ -181,6 +186,7 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
           samples,
           // Every NEW was sent before the flush (which only destroys).
           news: l.messages('new').length,
+          runnerCpuMs: (used.user + used.system) / 1000,
           ...(sent ? { sender: senderOf(sent) } : {}),
         };
       }),

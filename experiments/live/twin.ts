@@ -36,8 +36,11 @@ export function twinMachine(twin: Twin): MachineSetup | undefined {
 const AS_FAST_AS_POSSIBLE_HZ = 10_000_000;
 
 /** What `conntrack -F` costs on the twin's machine: per entry, and extra per DESTROY a listener took. */
-export const flushCosts = (twin: Twin): { flushCostNs: number; flushDeliverCostNs: number } => ({
+export const flushCosts = (
+  twin: Twin,
+): { flushCostNs: number; flushFreeCostNs: number; flushDeliverCostNs: number } => ({
   flushCostNs: twin.calibration.flushCostNs,
+  flushFreeCostNs: twin.calibration.flushFreeCostNs,
   flushDeliverCostNs: twin.calibration.flushDeliverCostNs,
 });
 
@@ -84,6 +87,7 @@ function fillThenFlush(n: number, p: { fillRateHz: number }): { fill: WorkloadCo
 function helperListener(
   o: { buffer: number; force: boolean; reliable: boolean; noEnobufs?: boolean; delayUs: number },
   cal: CalibrationValues,
+  onMachine = false,
 ): ListenerConfig {
   return {
     kind: 'raw',
@@ -96,6 +100,8 @@ function helperListener(
       wakeupUs: { kind: 'constant', us: cal.readerWakeupUs },
       costUs: { kind: 'constant', us: cal.readerCostUs + o.delayUs },
       slowdown: 1,
+      // On the machine the runner that parses the helper's lines shares the CPUs too.
+      ...(onMachine ? { pipeUs: cal.runnerLineUs } : {}),
     },
   };
 }
@@ -118,7 +124,7 @@ function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS
       preset: twin.preset,
       kernel: flushCosts(twin),
       netlink: {},
-      listeners: [helperListener(p, twin.calibration)],
+      listeners: [helperListener(p, twin.calibration, machine !== undefined)],
       workloads: [{ ...fill, stopS: fill.stopS + 60 }],
       actions: [flush],
       ...(machine ? { machine } : {}),

@@ -11,8 +11,9 @@
 // - wake-up placement: a sleeper's virtual runtime is raised to at least the queue's minimum less
 //   half the latency (`place_entity`, sleeper credit); it preempts the running task at once when
 //   it is more than the wake-up granularity behind it (`check_preempt_wakeup`).
-// - wake-up CPU: the previous CPU if idle, else the lowest-numbered idle CPU, else the previous
-//   one (`select_idle_sibling`, flattened: no cache topology).
+// - wake-up CPU: the previous CPU if idle, else the lowest-numbered idle CPU, else for a
+//   synchronous wake-up (a pipe write) the waker's CPU when the waker is alone there, else the
+//   previous one (`wake_affine_idle`, `select_idle_sibling`, flattened: no cache topology).
 // - new-idle balancing: a CPU that runs out of work pulls the waiting task with the smallest
 //   virtual runtime from the CPU with the longest queue (`newidle_balance`); at a tick a CPU
 //   with waiting tasks pushes one to the least loaded CPU when that has two tasks fewer, or is
@@ -232,9 +233,9 @@ export class Machine implements Actor<MachineMsg> {
    * a runnable or running one needs that much longer (kernel work a kworker or the process
    * itself does on the side, such as a redelivery walk).
    */
-  charge(t: Task, ns: number): void {
+  charge(t: Task, ns: number, waker?: Task): void {
     if (ns <= 0) return;
-    if (t.state === 'sleeping' && t !== this.completing) return this.run(t, ns);
+    if (t.state === 'sleeping' && t !== this.completing) return this.run(t, ns, undefined, waker);
     if (t.state === 'running' && t !== this.completing) {
       const c = this.cpus[t.cpu]!;
       this.account(c);
@@ -265,8 +266,11 @@ export class Machine implements Actor<MachineMsg> {
   /**
    * `t` (sleeping) wakes and needs `ns` of CPU; `done` runs (in the machine's context) when it
    * has had it, and `t` sleeps again unless `done` asks for more (then it keeps its CPU).
+   * `waker`: a synchronous wake-up (a pipe write) by that running task: when no CPU is idle, `t`
+   * is placed on the waker's CPU if the waker is alone there (`wake_affine_idle` with WF_SYNC,
+   * then `select_idle_sibling`, which prefers the previous CPU and then any idle one).
    */
-  run(t: Task, ns: number, done?: (ctx: Ctx) => void): void {
+  run(t: Task, ns: number, done?: (ctx: Ctx) => void, waker?: Task): void {
     if (t === this.completing) {
       // Asked from its own `done`: it goes on running, with no wake-up in between (plus what
       // was charged meanwhile).
@@ -277,7 +281,26 @@ export class Machine implements Actor<MachineMsg> {
     if (t.state !== 'sleeping') throw new Error(`task ${t.name} is already ${t.state}`);
     t.burstLeft = ns;
     t.done = done;
-    this.wake(t);
+    this.wake(t, waker);
+  }
+
+  /**
+   * Gives a task that is awake (running or waiting) a new burst of `ns` and its `done`, replacing
+   * what it had: a process that goes on working without sleeping in between (`hold` keeps it
+   * awake with an endless burst until then).
+   */
+  resume(t: Task, ns: number, done?: (ctx: Ctx) => void): void {
+    if (t === this.completing || t.state === 'sleeping') return this.run(t, ns, done);
+    t.done = done;
+    if (t.state === 'runnable') {
+      t.burstLeft = ns;
+      return;
+    }
+    const c = this.cpus[t.cpu]!;
+    this.account(c);
+    t.burstLeft = ns;
+    c.gen++;
+    this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(ns)));
   }
 
   /** The CPU running `t`, or undefined. */
@@ -308,6 +331,15 @@ export class Machine implements Actor<MachineMsg> {
     this.completing = t;
     done?.(ctx);
     this.completing = undefined;
+    if (c.current !== t) {
+      // Preempted from its own completion by a task it woke: it waits with what it still needs,
+      // or, needing nothing, goes to sleep.
+      if (t.burstLeft <= 0) {
+        c.queue.splice(c.queue.indexOf(t), 1);
+        t.state = 'sleeping';
+      }
+      return;
+    }
     if (t.burstLeft > 0) {
       // Continued: the same stretch, a new completion.
       c.gen++;
@@ -349,8 +381,8 @@ export class Machine implements Actor<MachineMsg> {
     if (m !== Infinity) c.minVruntime = Math.max(c.minVruntime, m); // monotonic, as min_vruntime
   }
 
-  private wake(t: Task): void {
-    const c = this.pickCpu(t);
+  private wake(t: Task, waker?: Task): void {
+    const c = this.pickCpu(t, waker);
     t.cpu = c.id;
     this.account(c);
     // Sleeper credit: at most half a latency behind the queue.
@@ -360,10 +392,18 @@ export class Machine implements Actor<MachineMsg> {
     if (c.current.vruntime - t.vruntime > this.cfg.wakeupGranularityUs * 1e3) this.preempt(c);
   }
 
-  private pickCpu(t: Task): Cpu {
+  private pickCpu(t: Task, waker?: Task): Cpu {
+    const idle = (c: Cpu): boolean => c.current === undefined && c.queue.length === 0;
     const prev = this.cpus[t.cpu]!;
-    if (prev.current === undefined && prev.queue.length === 0) return prev;
-    return this.cpus.find((c) => c.current === undefined && c.queue.length === 0) ?? prev;
+    if (idle(prev)) return prev;
+    const free = this.cpus.find(idle);
+    if (free !== undefined) return free;
+    // No idle CPU: a synchronous wake-up goes to the waker's CPU when the waker is alone there.
+    if (waker?.state === 'running') {
+      const w = this.cpus[waker.cpu]!;
+      if (w.current === waker && w.queue.length === 0) return w;
+    }
+    return prev;
   }
 
   private enqueue(c: Cpu, t: Task): void {

@@ -25,10 +25,22 @@ export class KernelWork {
 
   /**
    * `name` needs `ns` of CPU before `then` runs (in the machine's context): work whose next step
-   * waits for the CPU, such as the next entry of a flush.
+   * waits for the CPU, such as the next entry of a flush. Between steps the task stays awake
+   * (its next step is asked for at the same instant), so a long job runs as one stretch, as the
+   * kernel loop it stands for does; {@link release} ends it.
    */
-  run(name: string, ns: number, then: (ctx: Ctx) => void): void {
-    this.machine.run(this.task(name), ns, then);
+  step(name: string, ns: number, then: (ctx: Ctx) => void): void {
+    const t = this.task(name);
+    this.machine.resume(t, ns, (ctx) => {
+      this.machine.run(t, Infinity); // awake until the next step or the release
+      then(ctx);
+    });
+  }
+
+  /** The job of `name` is over: its task sleeps. */
+  release(name: string): void {
+    const t = this.tasks.get(name);
+    if (t !== undefined && t.state !== 'sleeping') this.machine.resume(t, 0);
   }
 
   /**

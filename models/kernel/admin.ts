@@ -48,6 +48,7 @@ export class AdminJobs {
     const core = this.core;
     const t = core.table;
     const base = core.cfg.flushCostNs;
+    const freeCost = core.cfg.flushFreeCostNs ?? 0;
     const deliverCost = core.cfg.flushDeliverCostNs ?? 0;
     core.adminContext = true;
     while (this.next < this.victims.length) {
@@ -55,18 +56,24 @@ export class AdminJobs {
       const slot = this.victims[i]!;
       if (t.serial[slot] !== this.serials[i] || !(t.status[slot]! & ST.HASHED)) continue;
       core.counters.flushed.add();
+      const delivered = core.sink.deliveries ?? 0;
       core.redelivery.flushDelete(slot, this.portid);
-      // Parked: no listener took it (the skb was refused), so no queueing and no wake-up.
-      const cost = base + (deliverCost > 0 && !(t.status[slot]! & ST.PARKED) ? deliverCost : 0);
+      // A parked entry costs the delete alone; a freed one its release too; a DESTROY some
+      // socket queued the queueing and the reader's wake-up as well.
+      let cost = base;
+      if (!(t.status[slot]! & ST.PARKED)) cost += freeCost;
+      if ((core.sink.deliveries ?? 0) > delivered) cost += deliverCost;
       if (cost > 0 && this.next < this.victims.length) {
         const self = core.ctx.self;
         // On a machine the next entry waits for the flushing process to get that much CPU.
-        if (core.cpu) core.cpu.run(TASK.flush, cost, (ctx) => ctx.send(self, { kind: 'flush-step' }));
+        if (core.cpu) core.cpu.step(TASK.flush, cost, (ctx) => ctx.send(self, { kind: 'flush-step' }));
         else core.ctx.send(self, { kind: 'flush-step' }, cost);
-        break;
+        core.adminContext = false;
+        return;
       }
     }
     core.adminContext = false;
+    core.cpu?.release(TASK.flush);
   }
 
   /** conntrack -D: by tuple, optionally checking CTA_ID. */

@@ -106,10 +106,12 @@ export interface KernelConfig {
   readonly workerCostNs: number;
   /** Simulated CPU time per entry visited by the gc worker (its 10 ms budget; default 0). */
   readonly gcCostNs: number;
-  /** CPU time per entry of `conntrack -F`: the flush spreads over time (0: instantaneous). */
+  /** CPU time per entry of `conntrack -F` (an entry parked for redelivery costs this alone; 0: instantaneous). */
   readonly flushCostNs: number;
+  /** Extra flush time per entry freed at once rather than parked (its release); absent: 0. */
+  readonly flushFreeCostNs?: number;
   /**
-   * Extra flush time per entry whose DESTROY a listener took (queueing it and waking the reader,
+   * Extra flush time per entry whose DESTROY a socket queued (queueing it and waking the reader,
    * in the flusher's context); absent: 0. A fast reader then paces the flush.
    */
   readonly flushDeliverCostNs?: number;

@@ -137,6 +137,8 @@ export interface EventSink {
    * is the kernel's, used to wake readers.
    */
   broadcast(ev: CtEvent, ctx: Ctx): number;
+  /** Broadcasts some socket queued so far (absent: not counted; a flush then charges no delivery cost). */
+  readonly deliveries?: number;
 }
 
 /** A sink with no sockets: nothing listens, nothing is sent. */

@@ -33,7 +33,7 @@ const KERNEL_KEYS = [
 ] as const;
 
 /** Fields a kernel config may leave out (absent: as 0; presets do not set them, so their configs stay as they were). */
-export const OPTIONAL_KERNEL_KEYS = ['flushDeliverCostNs'] as const;
+export const OPTIONAL_KERNEL_KEYS = ['flushFreeCostNs', 'flushDeliverCostNs'] as const;
 
 /** Validates a kernel config; throws a ConfigError naming the first bad field under `path`. */
 export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
@@ -79,7 +79,7 @@ export function validateKernel(cfg: unknown, path = 'kernel'): KernelConfig {
   checkInt(p('workerCostNs'), o.workerCostNs, { min: 0, max: 1e9 });
   checkInt(p('gcCostNs'), o.gcCostNs, { min: 0, max: 1e9 });
   checkInt(p('flushCostNs'), o.flushCostNs, { min: 0, max: 1e9 });
-  if (o.flushDeliverCostNs !== undefined) checkInt(p('flushDeliverCostNs'), o.flushDeliverCostNs, { min: 0, max: 1e9 });
+  for (const k of OPTIONAL_KERNEL_KEYS) if (o[k] !== undefined) checkInt(p(k), o[k], { min: 0, max: 1e9 });
   return cfg as KernelConfig;
 }
 

@@ -32,6 +32,13 @@ export interface ReaderConfig {
    * process's involuntary context switches (docs/validation.md#the-real-programs).
    */
   readonly preemption?: { readonly runUs: CostUs; readonly waitUs: CostUs };
+  /**
+   * Optional, on a machine only: CPU time per message of the process that reads this listener's
+   * output through a pipe (a logger after `conntrack -E |`, the live runner after the helper).
+   * Each message's line wakes it on the listener's CPU (a synchronous wake-up) unless it is
+   * already busy, so the two share that CPU.
+   */
+  readonly pipeUs?: number;
 }
 
 export const CONNTRACK_TOOLS_E = ['1.4.5', '1.4.6', '1.4.7', '1.4.8'] as const;
@@ -133,7 +140,8 @@ function validateCost(path: string, v: unknown): void {
 }
 
 function validateReader(path: string, v: unknown): void {
-  const o = checkObject(path, v, ['wakeupUs', 'costUs', 'slowdown', 'preemption']);
+  const o = checkObject(path, v, ['wakeupUs', 'costUs', 'slowdown', 'preemption', 'pipeUs']);
+  if (o.pipeUs !== undefined) checkNumber(`${path}.pipeUs`, o.pipeUs, { min: 0, max: 1e7 });
   validateCost(`${path}.wakeupUs`, o.wakeupUs);
   validateCost(`${path}.costUs`, o.costUs);
   checkNumber(`${path}.slowdown`, o.slowdown, { min: 1, max: 1000 });

@@ -71,7 +71,7 @@ class Listener implements ListenerModel, ReaderHandle {
   private catches = 0;
   private readonly newestSerialByTuple = new Map<number, number>();
   /** With a machine: the process's task on it (its wake-ups and messages take CPU there). */
-  private readonly cpu: { readonly machine: Machine; readonly task: Task } | undefined;
+  private readonly cpu: { readonly machine: Machine; readonly task: Task; readonly pipe: Task | undefined } | undefined;
   private ctx!: Ctx;
   /** With `reader.preemption`: processing time left before the next preemption (ns). */
   private runLeft: number | undefined;
@@ -86,7 +86,9 @@ class Listener implements ListenerModel, ReaderHandle {
     private readonly keepLog: boolean,
     machine: Machine | undefined,
   ) {
-    this.cpu = machine ? { machine, task: machine.task(id) } : undefined;
+    this.cpu = machine
+      ? { machine, task: machine.task(id), pipe: cfg.reader.pipeUs ? machine.task(`${id}/pipe`) : undefined }
+      : undefined;
     this.program =
       cfg.kind === 'raw'
         ? new RawProgram(cfg)
@@ -206,8 +208,12 @@ class Listener implements ListenerModel, ReaderHandle {
       this.handle(r.ev, ctx);
       this.budget--;
       this.perCatch[this.catches - 1] = (this.perCatch[this.catches - 1] ?? 0) + 1;
-      if (this.cpu)
-        this.cpu.machine.run(this.cpu.task, this.processingNs(), () => this.receive({ kind: 'step' }, this.ctx));
+      if (this.cpu) {
+        const { machine, task, pipe } = this.cpu;
+        // The message's line goes down the pipe now; its reader needs pipeUs for it.
+        if (pipe) machine.charge(pipe, Math.round(this.cfg.reader.pipeUs! * 1e3), task);
+        machine.run(task, this.processingNs(), () => this.receive({ kind: 'step' }, this.ctx));
+      }
       else ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
       return;
     }

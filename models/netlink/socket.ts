@@ -182,6 +182,8 @@ export class NetlinkFamily implements EventSink {
   private readonly sockets: NetlinkSocket[] = [];
   /** Broadcasts that returned -ENOBUFS (a reliable listener refused). */
   failures = 0;
+  /** Broadcasts some socket queued (the sender's context then paid for a queued skb and a wake-up). */
+  deliveries = 0;
   /** Optional observer of every broadcast and its result (for traces and tests). */
   tap: ((ev: CtEvent, result: number) => void) | undefined;
 
@@ -218,6 +220,7 @@ export class NetlinkFamily implements EventSink {
     }
     const result = failure ? ENOBUFS : delivered ? 0 : ESRCH;
     if (failure) this.failures++;
+    if (delivered) this.deliveries++;
     this.tap?.(ev, result);
     return result;
   }
