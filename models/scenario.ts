@@ -392,7 +392,13 @@ export interface ScenarioRun {
 export function buildScenario(
   scenario: Scenario,
   rs: { seed: number; run: number },
-  opts: { truth?: boolean; logs?: boolean; trace?: TraceSink } = {},
+  opts: {
+    truth?: boolean;
+    logs?: boolean;
+    trace?: TraceSink;
+    /** Called when an action with a condition runs (its index), before it takes effect. */
+    onFire?: (action: number) => void;
+  } = {},
 ): ScenarioRun {
   const { config: sc, kernel, netlink } = scenario;
   const world = buildWorld(
@@ -431,7 +437,10 @@ export function buildScenario(
     if (a.when !== undefined)
       sim.spawn(
         `admin/when-${i}`,
-        watcher(world, a, a.when, generators, (t) => (fired[i] = t)),
+        watcher(world, a, a.when, generators, (t) => {
+          fired[i] = t;
+          opts.onFire?.(i);
+        }),
       );
   });
   const series: Sample[] = [];

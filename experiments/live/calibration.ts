@@ -72,9 +72,24 @@ export const CALIBRATION = {
     value: 2.51,
     from: 'machine-calibration (30000 flows into an unreliable helper, SO_RCVBUF 212992, 3 repeats, 04:43, load 0.9): sender CPU per flow 7.04, 8.24, 8.42 us; the median less senderPacketUs',
   },
+  // The runner parsing the helper's lines (a pipe reader): its CPU time (process.cpuUsage) and
+  // voluntary context switches while the table was filled, per NEW line, in three calibration
+  // cases (04:43-04:56, load 0.9-1.1): machine-calibration (30000 as fast as possible: 14.18,
+  // 19.22, 11.18 us, 0.60-0.76 wake-ups per line), machine-calibration-paced-5000 (a line every
+  // 200 us: 51.6, 47.0, 40.5 us) and machine-calibration-paced (every 1 ms: 86.7, 85.5, 72.6 us).
+  // A wake-up costs more the longer the runner slept; the three values are chosen so that the
+  // twin gives the three medians (14.2, 47.2, 84.9 us).
   runnerLineUs: {
-    value: 16.36,
-    from: "machine-calibration: the runner's own CPU time (process.cpuUsage) while the table was filled, per NEW line it parsed from the helper: 18.42, 16.36, 16.02 us",
+    value: 7,
+    from: 'the three runner cases above, with runnerWakeUs and runnerWakeTauUs',
+  },
+  runnerWakeUs: {
+    value: 79,
+    from: 'the three runner cases above: the extra CPU of a line that wakes the runner after a long sleep',
+  },
+  runnerWakeTauUs: {
+    value: 215,
+    from: 'the three runner cases above: the sleep after which a wake-up costs 63 % of runnerWakeUs',
   },
 } as const satisfies Record<string, Calibrated>;
 
@@ -103,6 +118,9 @@ export interface CalibrationValues {
   readonly senderBroadcastUs: number;
   /** On the machine model: the live runner's CPU per line it parses from the helper (the helper's pipe reader). */
   readonly runnerLineUs: number;
+  /** On the machine model: the live runner's extra CPU when a line wakes it. */
+  readonly runnerWakeUs: number;
+  readonly runnerWakeTauUs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
@@ -120,6 +138,8 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   senderPacketUs: c.senderPacketUs.value,
   senderBroadcastUs: c.senderBroadcastUs.value,
   runnerLineUs: c.runnerLineUs.value,
+  runnerWakeUs: c.runnerWakeUs.value,
+  runnerWakeTauUs: c.runnerWakeTauUs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -160,6 +180,8 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'senderPacketUs',
       'senderBroadcastUs',
       'runnerLineUs',
+      'runnerWakeUs',
+      'runnerWakeTauUs',
     ]),
   },
 };

@@ -44,6 +44,8 @@ export interface FlushRecord {
   sender?: { sendMs: number; cpuMs: number };
   /** The runner's own CPU time while the table was filled, ms: it parses the helper's lines. */
   runnerCpuMs?: number;
+  /** The runner's voluntary context switches meanwhile (each a wake-up for more lines). */
+  runnerWakes?: number;
 }
 
 /** A silence longer than this ends a burst of DESTROYs (ms). */
@@ -100,6 +102,7 @@ export function flushRow(p: FlushParams, repeat: number, r: FlushRecord): Row {
     send_ms: r.sender?.sendMs ?? '',
     sender_us_per_flow: r.sender ? (r.sender.cpuMs * 1000) / p.entries : '',
     runner_us_per_new: r.runnerCpuMs !== undefined && r.news ? (r.runnerCpuMs * 1000) / r.news : '',
+    runner_wakes_per_new: r.runnerWakes !== undefined && r.news ? r.runnerWakes / r.news : '',
   };
 }
 
@@ -167,9 +170,11 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
         const l = ns.listen(listenerArgs(p));
         const ready = await l.ready();
         const cpu0 = process.cpuUsage();
+        const wakes0 = process.resourceUsage().voluntaryContextSwitches;
         const sent = (await ns.sendFlows(20000, p.entries, p.fillRateHz)).find((x) => x.kind === 'sent');
         await sleep(300);
         const used = process.cpuUsage(cpu0);
+        const wakes = process.resourceUsage().voluntaryContextSwitches - wakes0;
         const t0 = process.hrtime.bigint();
         await ns.exec([tool('conntrack')!, '-F']);
         // Until the table is empty (every DESTROY delivered, every entry freed), at most 15 min;
@@ -187,6 +192,7 @@ export async function liveFlush(p: FlushParams): Promise<FlushRecord[]> {
           // Every NEW was sent before the flush (which only destroys).
           news: l.messages('new').length,
           runnerCpuMs: (used.user + used.system) / 1000,
+          runnerWakes: wakes,
           ...(sent ? { sender: senderOf(sent) } : {}),
         };
       }),

@@ -170,6 +170,7 @@ const flush: ScenarioDef<FlushParams> = {
     { column: 'send_ms', kind: 'observed' },
     { column: 'sender_us_per_flow', kind: 'observed' },
     { column: 'runner_us_per_new', kind: 'observed' },
+    { column: 'runner_wakes_per_new', kind: 'observed' },
   ],
   live: async (p) => flushOutput(p, await liveFlush(p)),
   simulate: (p, twin) => flushOutput(p, simulateFlush(p, twin)),

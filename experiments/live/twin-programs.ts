@@ -127,6 +127,8 @@ export function simulateConntrackd(p: ConntrackdParams, twin: Twin): ConntrackdR
     let flushMs: number | undefined;
     let emptyMs: number | undefined;
     if (p.flush) {
+      // The polls have moved `t` one period past the simulated time: the flush is at `t`.
+      runTo(run, t);
       flushMs = t;
       run.world.sim.send(KERNEL_ID, { kind: 'flush', portid: 4242 }, 0);
       // As the live runner's sampler: the table's count every millisecond until it is empty.

@@ -101,7 +101,9 @@ function helperListener(
       costUs: { kind: 'constant', us: cal.readerCostUs + o.delayUs },
       slowdown: 1,
       // On the machine the runner that parses the helper's lines shares the CPUs too.
-      ...(onMachine ? { pipeUs: cal.runnerLineUs } : {}),
+      ...(onMachine
+        ? { pipe: { lineUs: cal.runnerLineUs, wakeUs: cal.runnerWakeUs, wakeTauUs: cal.runnerWakeTauUs } }
+        : {}),
     },
   };
 }
@@ -141,7 +143,22 @@ export function simulateFlush(p: FlushParams, twin: Twin = twinOn()): FlushRecor
   const { sc, flushS } = flushScenario(p, twin);
   const scenario = parseScenario(sc);
   for (let r = 0; r < p.repeats; r++) {
-    const run = buildScenario(scenario, { seed: r + 1, run: 0 });
+    let pipeCpuMs: number | undefined;
+    let pipeWakes: number | undefined;
+    const run = buildScenario(
+      scenario,
+      { seed: r + 1, run: 0 },
+      {
+        // As live: the pipe reader's CPU and wake-ups while the table was filled.
+        onFire: () => {
+          const m = run.world.machine!;
+          m.sync();
+          const pipe = m.tasks.find((t) => t.name.endsWith('/pipe'));
+          pipeCpuMs = pipe ? pipe.cpuNs / 1e6 : undefined;
+          pipeWakes = pipe?.wakeups;
+        },
+      },
+    );
     run.run();
     const l = run.world.listeners[0]!;
     // On a machine the flush ran when the sender was done; otherwise at its planned time.
@@ -158,6 +175,8 @@ export function simulateFlush(p: FlushParams, twin: Twin = twinOn()): FlushRecor
         .filter((s) => s.tS >= atS)
         .map((s) => ({ tMs: (s.tS - atS) * 1000, count: s.count, parked: s.parked })),
       news: l.stats.received.new,
+      // The pipe reader's CPU while the table was filled (its task on the machine).
+      ...(pipeCpuMs !== undefined ? { runnerCpuMs: pipeCpuMs, runnerWakes: pipeWakes } : {}),
       ...(sender ? { sender: { sendMs: (g.lastSentNs - g.firstSentNs) / 1e6, cpuMs: sender.cpuNs / 1e6 } } : {}),
     });
   }

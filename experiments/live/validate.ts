@@ -129,6 +129,23 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       minutes: 0.2,
       machine: true,
     },
+    // Named after the second measurement (docs/validation.md#the-machine): the runner's cost per
+    // wake-up, from flows paced so that every line wakes it.
+    {
+      name: 'machine-calibration-paced',
+      scenario: 'flush',
+      options: { entries: 3000, buffer: 212992, unreliable: true, fillRateHz: 1000 },
+      minutes: 0.2,
+      machine: true,
+    },
+    // Named after the third: how that cost grows with the time the runner slept (200 us here).
+    {
+      name: 'machine-calibration-paced-5000',
+      scenario: 'flush',
+      options: { entries: 5000, buffer: 212992, unreliable: true, fillRateHz: 5000 },
+      minutes: 0.2,
+      machine: true,
+    },
     // Predictions: unreliable flushes of flows created as fast as the sender goes, …
     ...[8192, 106496].flatMap((buffer) =>
       [50, 200].map((delayUs) => ({

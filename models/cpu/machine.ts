@@ -136,11 +136,13 @@ export class Task {
   waitNs = 0;
   /** Times it was preempted while it still wanted the CPU. */
   preemptions = 0;
+  /** Times it woke from sleep. */
+  wakeups = 0;
   /** CPU time its current burst still needs (Infinity: a hog). */
   burstLeft = 0;
   cpu = 0;
   state: 'sleeping' | 'runnable' | 'running' = 'sleeping';
-  /** When it last became runnable or started running, ns. */
+  /** When it last became runnable, started running or fell asleep, ns. */
   since = 0;
   /** Called when the current burst has had its CPU time. */
   done: ((ctx: Ctx) => void) | undefined;
@@ -337,6 +339,7 @@ export class Machine implements Actor<MachineMsg> {
       if (t.burstLeft <= 0) {
         c.queue.splice(c.queue.indexOf(t), 1);
         t.state = 'sleeping';
+        t.since = this.ctx.now;
       }
       return;
     }
@@ -349,6 +352,7 @@ export class Machine implements Actor<MachineMsg> {
     }
     c.current = undefined;
     t.state = 'sleeping';
+    t.since = this.ctx.now;
     this.dispatch(c);
   }
 
@@ -382,6 +386,7 @@ export class Machine implements Actor<MachineMsg> {
   }
 
   private wake(t: Task, waker?: Task): void {
+    t.wakeups++;
     const c = this.pickCpu(t, waker);
     t.cpu = c.id;
     this.account(c);

@@ -87,7 +87,7 @@ class Listener implements ListenerModel, ReaderHandle {
     machine: Machine | undefined,
   ) {
     this.cpu = machine
-      ? { machine, task: machine.task(id), pipe: cfg.reader.pipeUs ? machine.task(`${id}/pipe`) : undefined }
+      ? { machine, task: machine.task(id), pipe: cfg.reader.pipe ? machine.task(`${id}/pipe`) : undefined }
       : undefined;
     this.program =
       cfg.kind === 'raw'
@@ -210,11 +210,16 @@ class Listener implements ListenerModel, ReaderHandle {
       this.perCatch[this.catches - 1] = (this.perCatch[this.catches - 1] ?? 0) + 1;
       if (this.cpu) {
         const { machine, task, pipe } = this.cpu;
-        // The message's line goes down the pipe now; its reader needs pipeUs for it.
-        if (pipe) machine.charge(pipe, Math.round(this.cfg.reader.pipeUs! * 1e3), task);
+        // The message's line goes down the pipe now; its reader needs lineUs for it (and wakeUs
+        // more when the line wakes it).
+        if (pipe) {
+          const c = this.cfg.reader.pipe!;
+          const sleptUs = pipe.state === 'sleeping' ? (ctx.now - pipe.since) / 1e3 : 0;
+          const wakeUs = c.wakeUs * (1 - Math.exp(-sleptUs / c.wakeTauUs));
+          machine.charge(pipe, Math.round((c.lineUs + wakeUs) * 1e3), task);
+        }
         machine.run(task, this.processingNs(), () => this.receive({ kind: 'step' }, this.ctx));
-      }
-      else ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
+      } else ctx.send(ctx.self, { kind: 'step' }, this.processingNs());
       return;
     }
   }
