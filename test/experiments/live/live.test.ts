@@ -85,9 +85,42 @@ const KNOWN: Record<string, string[]> = {
   'conntrackd-reliable-flush-65536-6.18.44': [ctd(65536, 1, 1, 'drain_ms')],
   // One event of room: live drains in 16-250 s (median 133 s), the model's one-per-round redelivery in 180 s.
   'conntrackd-reliable-flush-2048-6.18.44': [ctd(2048, 1, 1, 'drain_ms')],
+  // The machine cases (docs/validation.md#the-machine), the twin on the machine model. The
+  // calibration cases fit the sender's and the runner's costs, not what the flush reads after.
+  'machine-calibration-6.18.44': ['destroys', 'enobufs', 'news'].map((f) => mf(212992, 0, 0, f)),
+  'machine-calibration-paced-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms'].map((f) =>
+    mf(212992, 0, 0, f, 3000),
+  ),
+  'machine-calibration-paced-5000-6.18.44': [mf(212992, 0, 0, 'last_after_first_ms', 5000)],
+  // Reader-bound counts whose live medians moved more than the target between two measurements
+  // ten minutes apart (live against live: 37 of 49 figures within): the flush's DESTROYs into
+  // 8192 bytes, the NEWs at 50 us per event, the flush at 30000/s.
+  'machine-unreliable-8192-50us-6.18.44': ['destroys', 'enobufs', 'news'].map((f) => mf(8192, 0, 50, f)),
+  'machine-unreliable-8192-200us-6.18.44': [mf(8192, 0, 200, 'news')],
+  'machine-unreliable-106496-50us-6.18.44': ['last_after_first_ms', 'news'].map((f) => mf(106496, 0, 50, f)),
+  // A 200 us reader behind a 1-second flush: live the flush is slowed (133 vs 87 ms) and the
+  // reader gets 504 DESTROYs, the model's flush runs undisturbed on its own CPU.
+  'machine-unreliable-106496-200us-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms'].map((f) =>
+    mf(106496, 0, 200, f),
+  ),
+  // The 6.18 worker's rounds: 20.8 ms apart live, 16 in the model (its run time is not modelled);
+  // into 262144 bytes live still goes in rounds of ~250, the model's worker refills as the reader reads.
+  'machine-reliable-106496-6.18.44': [mf(106496, 1, 50, 'period_ms')],
+  'machine-reliable-262144-6.18.44': ['later_burst', 'period_ms', 'last_after_first_ms'].map((f) =>
+    mf(262144, 1, 50, f),
+  ),
+  'machine-news-30000-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms', 'news'].map((f) =>
+    mf(16384, 0, 20, f),
+  ),
+  'machine-news-max-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms'].map((f) => mf(16384, 0, 20, f)),
   // 217 vs 192 missing of 2000 with 10 % loss: 1.6 standard deviations of the binomial noise of one twin seed and three repeats.
   'sync-notrack-10-6.18.44': ['mode=notrack loss_pct=10 flows_gone=2000 flows_live=2000 missing'],
 };
+
+/** The case key and figure of a flush run, as `compare` names them. */
+function mf(buffer: number, reliable: number, delayUs: number, figure: string, entries = 30000): string {
+  return `entries=${entries} buffer=${buffer} force=0 reliable=${reliable} delay_us=${delayUs} ${figure}`;
+}
 
 /** The case key and figure of a conntrack -E or conntrackd run, as `compare` names them. */
 function cte(flows: number, bufferSize: number, figure: string): string {
