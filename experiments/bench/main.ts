@@ -5,6 +5,7 @@ import { engineHold, lazyHeapHold, objectHold, queueHold, type HoldMeasured } fr
 import { benchKernel, type KernelBench } from './kernel.js';
 import { benchFlush, type FlushBench } from './flush1m.js';
 import { benchJobs } from './jobs.js';
+import { benchMachine, type MachineBench } from './machine.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PRESET_NAMES } from '../../models/presets.js';
@@ -72,7 +73,29 @@ async function jobsLine(rounds: number, quick: boolean): Promise<void> {
   );
 }
 
+/** The machine model on vs off, three alternating rounds each in fresh processes, medians. */
+function machineLines(flows: number): void {
+  console.log(`machine: ${flows} flows into a 20 us reader, then conntrack -F (linux-6.18), machine model off vs on`);
+  const rounds = [0, 1, 2].map(() => [false, true].map((on) => child<MachineBench>('machine-one', flows, on ? 1 : 0)));
+  const median = (on: number): MachineBench => rounds.map((r) => r[on]!).sort((a, b) => a.wallS - b.wallS)[1]!;
+  const [off, on] = [median(0), median(1)];
+  for (const r of [off, on])
+    console.log(
+      `  ${r.machine ? 'on ' : 'off'}  ${r.events} events in ${r.wallS.toFixed(2)} s: ${fmt(r.eventsPerSecond)} events, ${(r.flowsPerSecond / 1e3).toFixed(0)} k simulated flows per second`,
+    );
+  const speed = on.flowsPerSecond / off.flowsPerSecond;
+  console.log(
+    `  speed with the machine / without: ${speed.toFixed(2)} (same flows per wall second; ${(on.events / off.events).toFixed(2)}x the events)   (target >= 0.5: ${speed >= 0.5 ? 'met' : 'NOT met'})`,
+  );
+}
+
 const benches: Record<string, () => void | Promise<void>> = {
+  machine() {
+    machineLines(1_000_000);
+  },
+  'machine-one'() {
+    console.log(JSON.stringify(benchMachine(Number(process.argv[3]), process.argv[4] === '1')));
+  },
   kernel() {
     kernelLines(1_000_000, PRESET_NAMES);
   },
@@ -88,6 +111,7 @@ const benches: Record<string, () => void | Promise<void>> = {
     kernelLines(100_000, PRESET_NAMES);
     flushLines(100_000, PRESET_NAMES);
     memoryLines([10_000, 100_000]);
+    machineLines(100_000);
     await jobsLine(1, true);
   },
   'flush-one'() {
@@ -170,8 +194,8 @@ const benches: Record<string, () => void | Promise<void>> = {
   },
 };
 
-const names =
-  process.argv[2] === 'kernel-one' || process.argv[2] === 'flush-one' ? [process.argv[2]] : process.argv.slice(2);
+// The `-one` benches are a child process's single measurement; their arguments are numbers.
+const names = process.argv[2]?.endsWith('-one') ? [process.argv[2]] : process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benches));
 if (names.length === 0 || unknown.length > 0) {
   console.error(

@@ -248,7 +248,14 @@ export async function writeOutputs(
   const { plots } = summarized;
   // A point whose phenomenon did not happen is said so, whatever the study concluded.
   const vacuous = summaries.filter((s) => !s.observed);
+  const machine = points[0]!.scenario.config.machine;
   const answer = [
+    // On the machine model every figure includes the CPU sharing: say on which machine.
+    ...(machine
+      ? [
+          `On ${machine.cpus} CPU${machine.cpus === 1 ? '' : 's'} (HZ ${machine.hz}) with a background load of ${machine.background.runnable} runnable task${machine.background.runnable === 1 ? '' : 's'}: the sender, the listeners, conntrack -F and the kernel's workers share them (docs/modelling-notes.md#the-machine).`,
+        ]
+      : []),
     ...summarized.answer,
     ...vacuous.map(
       (s) => `${NOT_OBSERVED} at ${labelText(s.label)}: ${s.missing.join('; ')}; its figures answer nothing.`,

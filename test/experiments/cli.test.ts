@@ -182,3 +182,21 @@ test('trace and fixture: the same named scenario gives the same fingerprint; the
   t.is(badFormat.code, 2);
   t.regex(badFormat.err, /--format.*csv.*jsonl, pcap, conntrack/);
 });
+
+test('a study on the machine model: --set machine.* adds the default machine, the answer says which, the CSV differs from the ideal machine', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nfct-machine-'));
+  const on = cli('run', 'table-full', '--quick', '--quiet', '--set', 'machine.cpus=1', '--out', join(dir, 'on'));
+  t.is(on.code, 0, on.err);
+  t.regex(on.out, /On 1 CPU \(HZ 250\) with a background load of 0 runnable tasks/);
+  const params = JSON.parse(readFileSync(join(dir, 'on', 'params.json'), 'utf8'));
+  t.is(params.base.machine.cpus, 1);
+  const off = cli('run', 'table-full', '--quick', '--quiet', '--out', join(dir, 'off'));
+  t.is(off.code, 0, off.err);
+  t.notRegex(off.out, /background load/);
+  t.not(readFileSync(join(dir, 'on', 'results.csv'), 'utf8'), readFileSync(join(dir, 'off', 'results.csv'), 'utf8'));
+  const bad = cli('run', 'table-full', '--quick', '--set', 'machine.background.runnable=-1', '--out', join(dir, 'bad'));
+  t.is(bad.code, 2);
+  t.is(bad.err.trim(), 'nfct-sim: machine.background.runnable = -1: must be a number in [0, 1024]');
+  t.false(existsSync(join(dir, 'bad')));
+  rmSync(dir, { recursive: true, force: true });
+});

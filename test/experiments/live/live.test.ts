@@ -388,6 +388,17 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
     'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --no-enobufs, --delay-us, --fill-rate-hz\n',
   );
   t.false(existsSync(wrong), 'a refused option creates nothing');
+  const r6 = cli('live', 'flush', '--machine', '--out', wrong);
+  t.is(r6.status, 2);
+  t.is(r6.stderr, 'nfct-sim: --machine = true: goes with --simulate (a twin option)\n');
+  t.false(existsSync(wrong));
+  // With --simulate the twin runs on the machine model, and its scenario.json says which machine.
+  const onMachine = join(out, 'machine');
+  const r7 = cli('live', 'flush', '--simulate', '--machine', '--entries', '300', '--repeats', '1', '--out', onMachine);
+  t.is(r7.status, 0, r7.stderr);
+  const info = JSON.parse(readFileSync(join(onMachine, 'scenario.json'), 'utf8'));
+  t.is(info.machine.cpus, 2);
+  t.true(Number(parse(readFileSync(join(onMachine, 'results.csv'), 'utf8'), { columns: true })[0].sender_us_per_flow) > 0);
   const r4 = cli('live', 'floosh', '--simulate');
   t.is(r4.status, 2);
   t.is(

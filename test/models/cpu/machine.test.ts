@@ -4,13 +4,12 @@
 // task is preempted at the first tick at least 6 ms into its stretch when the other one is
 // strictly behind it in virtual runtime.
 import test from 'ava';
-import { Simulation, ms, us, type Ctx } from '../../../sim/index.js';
+import { ms, us } from '../../../sim/index.js';
 import {
   DEFAULT_MACHINE,
   DEFAULT_MACHINE_SETUP,
   Machine,
   validateMachine,
-  type MachineConfig,
 } from '../../../models/cpu/machine.js';
 import { ConfigError } from '../../../sim/index.js';
 import type { Draft } from 'immer';
@@ -18,21 +17,7 @@ import type { WorldConfig } from '../../../models/world.js';
 import { parseScenario } from '../../../models/scenario.js';
 import { msgs, raw, reader, world } from '../../helpers/world.js';
 
-type Go = { readonly kind: 'go'; readonly f: (ctx: Ctx) => void };
-
-/** A simulation with the machine and a driver that runs `f` at time `t`. */
-function machine(cfg: Partial<MachineConfig> = {}) {
-  const sim = new Simulation({ seed: 1, run: 0 });
-  const m = new Machine({ ...DEFAULT_MACHINE, ...cfg });
-  sim.spawn('machine', m);
-  sim.spawn('driver', { receive: (msg: Go, ctx: Ctx) => msg.f(ctx) });
-  const at = (t: number, f: (ctx: Ctx) => void): void => void sim.send('driver', { kind: 'go', f }, t - sim.now);
-  const until = (t: number): void => {
-    sim.run({ until: t });
-    m.sync();
-  };
-  return { sim, m, at, until };
-}
+import { machine } from '../../helpers/machine.js';
 
 test('two hogs on one CPU take turns: 8 ms, then 12, then 8 ms stretches (the first tick past the 6 ms slice with the other strictly behind)', (t) => {
   const { m, at, until } = machine({ cpus: 1 });
