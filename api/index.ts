@@ -24,7 +24,10 @@ export {
   parseScenario,
   resolveScenario,
   setScenarioPath,
+  type ActionBase,
   type ActionConfig,
+  type Condition,
+  type ConditionTiming,
   type Sample,
   type Scenario,
   type ScenarioConfig,
@@ -39,21 +42,26 @@ export {
   type CtStats,
   type KernelModel,
   type KernelView,
+  type PacketMsg,
   type SysctlName,
   type Truth,
 } from '../models/kernel/types.js';
 export type { ListenerStats, ListenerModel, ProgramNotice } from '../models/listeners/types.js';
-// The machine: CPUs and a CFS-like scheduler that listeners share with background load.
+// The machine: CPUs and a CFS-like scheduler that senders, listeners, conntrack -F and the
+// kernel's workers share with background load.
 export {
   DEFAULT_MACHINE,
+  DEFAULT_MACHINE_SETUP,
   Machine,
   NICE_0_WEIGHT,
   Task,
   validateMachineSetup,
   type MachineConfig,
+  type MachineCosts,
   type MachineMsg,
   type MachineSetup,
 } from '../models/cpu/machine.js';
+export { KernelWork, TASK } from '../models/cpu/work.js';
 export type { CtEvent, EventBits, EventSink, Group } from '../models/kernel/events.js';
 
 export type {
@@ -78,7 +86,14 @@ export {
   type ReaderConfig,
   type SyncConfig,
 } from '../models/listeners/config.js';
-export { DEFAULT_WORKLOAD, type Lifetime, type WorkloadConfig } from '../models/workloads/flows.js';
+export {
+  DEFAULT_WORKLOAD,
+  type FlowGeneratorModel,
+  type FlowMsg,
+  type Lifetime,
+  type SenderOnMachine,
+  type WorkloadConfig,
+} from '../models/workloads/flows.js';
 export {
   DEFAULT_ADDRESSES,
   realTuple,

@@ -32,7 +32,7 @@ import { buildWorld, type World } from './world.js';
 import { KERNEL_ID, backupId, workloadId } from './names.js';
 
 /** How a condition is checked: every `everyMs` (default 1), the action `afterMs` after it first holds (default 0). */
-interface ConditionTiming {
+export interface ConditionTiming {
   readonly everyMs?: number;
   readonly afterMs?: number;
 }
@@ -47,7 +47,7 @@ export type Condition =
   | (ConditionTiming & { readonly kind: 'workload-done'; readonly workload: number });
 
 /** What every action has: a time and, optionally, a condition that must hold first. */
-interface ActionBase {
+export interface ActionBase {
   readonly atS: number;
   /** Absent: the action runs at `atS`. Present: at the first check at or after `atS` where it holds. */
   readonly when?: Condition;

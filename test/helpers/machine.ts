@@ -17,4 +17,3 @@ export function machine(cfg: Partial<MachineConfig> = {}) {
   };
   return { sim, m, at, until };
 }
-

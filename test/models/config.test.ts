@@ -50,7 +50,7 @@ test('kernel config errors name the field, the value and what is allowed', (t) =
     [bad((d) => void (d.retryTimeoutS = 0)), 'kernel.retryTimeoutS = 0: must be an integer in [1, 86400]'],
     [
       bad((d) => void (d.bogus = 1)),
-      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs, flushDeliverCostNs',
+      'kernel.bogus = 1: is not a known field; known fields: version, era, hz, cpus, adminCpu, buckets, max, eventsSysctl, retryTimeoutS, retryJitter, workBatch, missedResend, flushAttempts, earlyDrop, gc, gcAssistClosingTcp, refreshCoalesce, ecacheFixedTimeCheck, idScheme, timeouts, timerWheel, latency, workerCostNs, gcCostNs, flushCostNs, flushFreeCostNs, flushDeliverCostNs',
     ],
     [
       bad((d) => void ((d.timeouts as Record<string, unknown>).udpS = 0)),

@@ -104,7 +104,7 @@ test('validationSet: --cases keeps the named cases in the set order; an unknown 
   t.throws(() => validationSet(false, ['capacity', 'flush-1']), {
     instanceOf: ConfigError,
     message:
-      /^--cases = "flush-1": must be one of capacity, capacity-above-rmem-max, flush-2000-1024f, .*exhaustion, .*sync-ftfw-10$/,
+      /^--cases = "flush-1": must be one of capacity, capacity-above-rmem-max, flush-2000-1024f, .*exhaustion, .*sync-ftfw-10, machine-calibration, .*machine-news-max$/,
   });
 });
 

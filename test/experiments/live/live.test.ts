@@ -2,6 +2,7 @@
 // (test/fixtures/live/, written by `nfct-sim live <scenario>`), the summaries both sides share,
 // and a short live smoke test where the machine allows it (root, iproute2, nftables, python3).
 import test from 'ava';
+import { withHostLock } from '../../helpers/host-lock.js';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,9 +110,7 @@ const KNOWN: Record<string, string[]> = {
   'machine-reliable-262144-6.18.44': ['later_burst', 'period_ms', 'last_after_first_ms'].map((f) =>
     mf(262144, 1, 50, f),
   ),
-  'machine-news-30000-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms', 'news'].map((f) =>
-    mf(16384, 0, 20, f),
-  ),
+  'machine-news-30000-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms', 'news'].map((f) => mf(16384, 0, 20, f)),
   'machine-news-max-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms'].map((f) => mf(16384, 0, 20, f)),
   // 217 vs 192 missing of 2000 with 10 % loss: 1.6 standard deviations of the binomial noise of one twin seed and three repeats.
   'sync-notrack-10-6.18.44': ['mode=notrack loss_pct=10 flows_gone=2000 flows_live=2000 missing'],
@@ -398,7 +397,11 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.is(r7.status, 0, r7.stderr);
   const info = JSON.parse(readFileSync(join(onMachine, 'scenario.json'), 'utf8'));
   t.is(info.machine.cpus, 2);
-  t.true(Number(parse(readFileSync(join(onMachine, 'results.csv'), 'utf8'), { columns: true })[0].sender_us_per_flow) > 0);
+  const simRows = parse(readFileSync(join(onMachine, 'results.csv'), 'utf8'), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  t.true(Number(simRows[0]!.sender_us_per_flow) > 0);
   const r4 = cli('live', 'floosh', '--simulate');
   t.is(r4.status, 2);
   t.is(
@@ -413,26 +416,27 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
 const why = liveUnavailable([['conntrack', 'conntrack']]);
 (why === undefined ? test.serial : test.skip)(
   `live smoke test: capacity for two buffers and a reliable flush of 300 entries on the host kernel${why ? ` (skipped: this machine ${why})` : ''}`,
-  async (t) => {
-    const out = tmp();
-    const o = optionsOf('capacity', { buffers: '2048,8192', flows: 100 }, 1);
-    const rows = await runScenario('capacity', o, 'live', out, () => 'host');
-    t.deepEqual(
-      rows.map((r) => [r.requested_bytes, r.held_events]),
-      [
-        [2048, simulatedCapacity(2048).held],
-        [8192, simulatedCapacity(8192).held],
-      ],
-    );
-    const flush = await runScenario(
-      'flush',
-      optionsOf('flush', { entries: 300, buffer: 212992 }, 1),
-      'live',
-      tmp(),
-      () => 'host',
-    );
-    t.is(flush[0]!.destroys, 300, 'every DESTROY arrives: the listener is reliable');
-  },
+  (t) =>
+    withHostLock(async () => {
+      const out = tmp();
+      const o = optionsOf('capacity', { buffers: '2048,8192', flows: 100 }, 1);
+      const rows = await runScenario('capacity', o, 'live', out, () => 'host');
+      t.deepEqual(
+        rows.map((r) => [r.requested_bytes, r.held_events]),
+        [
+          [2048, simulatedCapacity(2048).held],
+          [8192, simulatedCapacity(8192).held],
+        ],
+      );
+      const flush = await runScenario(
+        'flush',
+        optionsOf('flush', { entries: 300, buffer: 212992 }, 1),
+        'live',
+        tmp(),
+        () => 'host',
+      );
+      t.is(flush[0]!.destroys, 300, 'every DESTROY arrives: the listener is reliable');
+    }),
 );
 
 const MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
@@ -444,60 +448,61 @@ const netns = (): string[] =>
 
 (why === undefined ? test.serial : test.skip)(
   `kill -9 at ten points of a live exhaustion run: the next start restores nf_conntrack_max, deletes the namespace, ends the helpers${why ? ` (skipped: this machine ${why})` : ''}`,
-  async (t) => {
-    t.timeout(10 * 60_000);
-    const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
-    const before = { max: readFileSync(MAX, 'utf8') };
-    let lowered = 0;
-    // Fixed points from the start to the end of the run (the fill, the flush, the refill).
-    for (const ms of [150, 400, 700, 1000, 1500, 2000, 2600, 3300, 4200, 5500]) {
-      const out = mkdtempSync(join(tmpdir(), 'nfct-kill-'));
-      const p = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          cli,
-          'live',
-          'exhaustion',
-          '--max',
-          '300',
-          '--duration-s',
-          '3',
-          '--rate-hz',
-          '50',
-          '--delay-us',
-          '10000',
-          '--repeats',
-          '1',
-          '--out',
-          out,
-        ],
-        { stdio: 'ignore', cwd: new URL('../../..', import.meta.url).pathname },
-      );
-      await new Promise((r) => setTimeout(r, ms));
-      p.kill('SIGKILL');
-      await new Promise((r) => p.on('exit', r));
-      // What the killed runner had started (other test files may run live scenarios meanwhile,
-      // so the checks are about this runner's namespace and helpers).
-      const statePath = join(STATE_DIR, `${p.pid}.json`);
-      const left = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RunState) : undefined;
-      if (readFileSync(MAX, 'utf8') !== before.max) lowered++;
-      const recovered = recoverStale(tool('ip')!);
-      t.is(
-        readFileSync(MAX, 'utf8'),
-        before.max,
-        `nf_conntrack_max after a kill at ${ms} ms (${recovered.join('; ')})`,
-      );
-      t.false(netns().includes(`nfctsim-${p.pid}`), `namespace after a kill at ${ms} ms`);
-      // A helper whose parent died may need a moment to be reaped.
-      const alive = (): number[] =>
-        (left?.helpers ?? []).filter((h) => startTime(h.pid) === h.started).map((h) => h.pid);
-      for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      t.deepEqual(alive(), [], `helpers after a kill at ${ms} ms`);
-      t.false(existsSync(statePath), 'the state file is gone');
-    }
-    // Not vacuous: several kills came while the runner had lowered nf_conntrack_max.
-    t.true(lowered >= 3, `${lowered} of 10 kills left nf_conntrack_max lowered for the recovery to restore`);
-  },
+  (t) =>
+    withHostLock(async () => {
+      t.timeout(10 * 60_000);
+      const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
+      const before = { max: readFileSync(MAX, 'utf8') };
+      let lowered = 0;
+      // Fixed points from the start to the end of the run (the fill, the flush, the refill).
+      for (const ms of [150, 400, 700, 1000, 1500, 2000, 2600, 3300, 4200, 5500]) {
+        const out = mkdtempSync(join(tmpdir(), 'nfct-kill-'));
+        const p = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            cli,
+            'live',
+            'exhaustion',
+            '--max',
+            '300',
+            '--duration-s',
+            '3',
+            '--rate-hz',
+            '50',
+            '--delay-us',
+            '10000',
+            '--repeats',
+            '1',
+            '--out',
+            out,
+          ],
+          { stdio: 'ignore', cwd: new URL('../../..', import.meta.url).pathname },
+        );
+        await new Promise((r) => setTimeout(r, ms));
+        p.kill('SIGKILL');
+        await new Promise((r) => p.on('exit', r));
+        // What the killed runner had started (other test files may run live scenarios meanwhile,
+        // so the checks are about this runner's namespace and helpers).
+        const statePath = join(STATE_DIR, `${p.pid}.json`);
+        const left = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as RunState) : undefined;
+        if (readFileSync(MAX, 'utf8') !== before.max) lowered++;
+        const recovered = recoverStale(tool('ip')!);
+        t.is(
+          readFileSync(MAX, 'utf8'),
+          before.max,
+          `nf_conntrack_max after a kill at ${ms} ms (${recovered.join('; ')})`,
+        );
+        t.false(netns().includes(`nfctsim-${p.pid}`), `namespace after a kill at ${ms} ms`);
+        // A helper whose parent died may need a moment to be reaped.
+        const alive = (): number[] =>
+          (left?.helpers ?? []).filter((h) => startTime(h.pid) === h.started).map((h) => h.pid);
+        for (let i = 0; i < 20 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+        t.deepEqual(alive(), [], `helpers after a kill at ${ms} ms`);
+        t.false(existsSync(statePath), 'the state file is gone');
+      }
+      // Not vacuous: several kills came while the runner had lowered nf_conntrack_max.
+      t.true(lowered >= 3, `${lowered} of 10 kills left nf_conntrack_max lowered for the recovery to restore`);
+    }),
 );

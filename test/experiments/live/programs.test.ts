@@ -2,6 +2,7 @@
 // the summary both sides share, the model's conntrackd log against a recorded live log, the
 // reader's preemption, and a live smoke test where the machine allows it.
 import test from 'ava';
+import { withHostLock } from '../../helpers/host-lock.js';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { execFileSync, spawn } from 'node:child_process';
@@ -260,36 +261,37 @@ const daemonFolders = (): string[] => readdirSync(tmpdir()).filter((n) => n.star
 const why = liveUnavailable([['conntrackd', 'conntrackd']]);
 (why ? test.skip : test)(
   `live smoke: the real conntrackd and conntrack -E in a namespace, folders complete, nothing left behind${why ? ` (skipped: this machine ${why})` : ''}`,
-  async (t) => {
-    const out = mkdtempSync(join(tmpdir(), 'nfct-programs-'));
-    const before = new Set(daemonFolders());
-    const rows = await runScenario(
-      'conntrackd',
-      { buffer: 2048, flows: 2000, repeats: 1, resyncS: 1 },
-      'live',
-      join(out, 'd'),
-      () => 'live',
-    );
-    t.is(rows[0]!.buffer_set_bytes, 2304); // 2048 halved, doubled by the kernel, raised to SOCK_MIN_RCVBUF
-    t.is(rows[0]!.kernel_end, 2000);
-    t.is(rows[0]!.cache_end, 2000); // a resync (or nothing lost) leaves cache and kernel equal
-    t.true(existsSync(join(out, 'd', 'manifest.json')));
-    const e = await runScenario(
-      'conntrack-e',
-      { flows: 500, fillRateHz: 5000, repeats: 1 },
-      'live',
-      join(out, 'e'),
-      () => 'live',
-    );
-    t.is(e[0]!.lines, 500);
-    t.is(e[0]!.exited, 0);
-    t.deepEqual(
-      daemonFolders().filter((f) => !before.has(f)),
-      [],
-      'conntrackd folder removed',
-    );
-    t.truthy(tool('conntrackd'));
-  },
+  (t) =>
+    withHostLock(async () => {
+      const out = mkdtempSync(join(tmpdir(), 'nfct-programs-'));
+      const before = new Set(daemonFolders());
+      const rows = await runScenario(
+        'conntrackd',
+        { buffer: 2048, flows: 2000, repeats: 1, resyncS: 1 },
+        'live',
+        join(out, 'd'),
+        () => 'live',
+      );
+      t.is(rows[0]!.buffer_set_bytes, 2304); // 2048 halved, doubled by the kernel, raised to SOCK_MIN_RCVBUF
+      t.is(rows[0]!.kernel_end, 2000);
+      t.is(rows[0]!.cache_end, 2000); // a resync (or nothing lost) leaves cache and kernel equal
+      t.true(existsSync(join(out, 'd', 'manifest.json')));
+      const e = await runScenario(
+        'conntrack-e',
+        { flows: 500, fillRateHz: 5000, repeats: 1 },
+        'live',
+        join(out, 'e'),
+        () => 'live',
+      );
+      t.is(e[0]!.lines, 500);
+      t.is(e[0]!.exited, 0);
+      t.deepEqual(
+        daemonFolders().filter((f) => !before.has(f)),
+        [],
+        'conntrackd folder removed',
+      );
+      t.truthy(tool('conntrackd'));
+    }),
 );
 
 /** conntrackd daemons of the runner (`conntrackd -C <its folder>/conntrackd.conf`, no client request). */
@@ -310,34 +312,35 @@ const processesWith = (needle: string): number[] =>
 
 (why ? test.skip : test.serial)(
   `SIGTERM during a live sync run: the runner exits 130 and leaves no conntrackd, folder or namespace behind${why ? ` (skipped: this machine ${why})` : ''}`,
-  async (t) => {
-    t.timeout(60_000);
-    const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
-    const out = join(mkdtempSync(join(tmpdir(), 'nfct-sigterm-')), 'run');
-    const before = new Set(daemonFolders());
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, 'live', 'sync', '--repeats', '1', '--out', out], {
-      stdio: 'ignore',
-      cwd: new URL('../../..', import.meta.url).pathname,
-    });
-    // Until both daemons run (their conntrackd.conf folders are named after the runner's helper).
-    const started = Date.now();
-    while (processesWith('nfct-sim-conntrackd-').length < 2 && Date.now() - started < 30_000)
-      await new Promise((r) => setTimeout(r, 50));
-    t.is(processesWith('nfct-sim-conntrackd-').length, 2, 'both daemons were running');
-    p.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
-    t.is(code, 130);
-    await new Promise((r) => setTimeout(r, 300));
-    t.deepEqual(processesWith('nfct-sim-conntrackd-'), []);
-    t.deepEqual(
-      daemonFolders().filter((f) => !before.has(f)),
-      [],
-      'daemon folders removed',
-    );
-    const ns = execFileSync(tool('ip')!, ['netns', 'list'], { encoding: 'utf8' });
-    t.false(ns.includes(`nfctsim-${p.pid}`), 'both namespaces deleted');
-    t.false(existsSync(join(out, 'manifest.json')), 'no complete folder claimed');
-  },
+  (t) =>
+    withHostLock(async () => {
+      t.timeout(60_000);
+      const cli = new URL('../../../experiments/cli.ts', import.meta.url).pathname;
+      const out = join(mkdtempSync(join(tmpdir(), 'nfct-sigterm-')), 'run');
+      const before = new Set(daemonFolders());
+      const p = spawn(process.execPath, ['--import', 'tsx', cli, 'live', 'sync', '--repeats', '1', '--out', out], {
+        stdio: 'ignore',
+        cwd: new URL('../../..', import.meta.url).pathname,
+      });
+      // Until both daemons run (their conntrackd.conf folders are named after the runner's helper).
+      const started = Date.now();
+      while (processesWith('nfct-sim-conntrackd-').length < 2 && Date.now() - started < 30_000)
+        await new Promise((r) => setTimeout(r, 50));
+      t.is(processesWith('nfct-sim-conntrackd-').length, 2, 'both daemons were running');
+      p.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+      t.is(code, 130);
+      await new Promise((r) => setTimeout(r, 300));
+      t.deepEqual(processesWith('nfct-sim-conntrackd-'), []);
+      t.deepEqual(
+        daemonFolders().filter((f) => !before.has(f)),
+        [],
+        'daemon folders removed',
+      );
+      const ns = execFileSync(tool('ip')!, ['netns', 'list'], { encoding: 'utf8' });
+      t.false(ns.includes(`nfctsim-${p.pid}`), 'both namespaces deleted');
+      t.false(existsSync(join(out, 'manifest.json')), 'no complete folder claimed');
+    }),
 );
 
 test('live sync refuses a mode other than notrack and ftfw and a loss above 100 %, naming the option, before creating anything', (t) => {

@@ -5,12 +5,7 @@
 // strictly behind it in virtual runtime.
 import test from 'ava';
 import { ms, us } from '../../../sim/index.js';
-import {
-  DEFAULT_MACHINE,
-  DEFAULT_MACHINE_SETUP,
-  Machine,
-  validateMachine,
-} from '../../../models/cpu/machine.js';
+import { DEFAULT_MACHINE, DEFAULT_MACHINE_SETUP, Machine, validateMachine } from '../../../models/cpu/machine.js';
 import { ConfigError } from '../../../sim/index.js';
 import type { Draft } from 'immer';
 import type { WorldConfig } from '../../../models/world.js';

@@ -161,7 +161,9 @@ test('actions on a condition: the flush runs at the first check that sees 500 en
   // The flush took what existed at 1.05245 s: flows 0 … 524.
   t.is(run.world.kernel.view.table.count, 1000 - 525);
   const never = buildScenario(
-    parseScenario(base({ actions: [{ atS: 0, kind: 'flush', when: { kind: 'count-at-most', value: 0, everyMs: 500 } }] })),
+    parseScenario(
+      base({ actions: [{ atS: 0, kind: 'flush', when: { kind: 'count-at-most', value: 0, everyMs: 500 } }] }),
+    ),
     { seed: 1, run: 0 },
   );
   never.run();
@@ -174,10 +176,16 @@ test('a bad condition is refused with its path and the allowed values', (t) => {
       instanceOf: ConfigError,
       message,
     });
-  bad({ kind: 'soon' }, 'actions[0].when.kind = "soon": must be one of "count-at-most", "count-at-least", "workload-done"');
+  bad(
+    { kind: 'soon' },
+    'actions[0].when.kind = "soon": must be one of "count-at-most", "count-at-least", "workload-done"',
+  );
   bad({ kind: 'count-at-most' }, 'actions[0].when.value = undefined: must be an integer >= 0');
   bad({ kind: 'workload-done', workload: 1 }, 'actions[0].when.workload = 1: must be an integer in [0, 0]');
-  bad({ kind: 'count-at-most', value: 1, everyMs: 0 }, 'actions[0].when.everyMs = 0: must be a number in [0.001, 1000000]');
+  bad(
+    { kind: 'count-at-most', value: 1, everyMs: 0 },
+    'actions[0].when.everyMs = 0: must be a number in [0.001, 1000000]',
+  );
   bad({ kind: 'count-at-most', value: 1, every: 1 }, /actions\[0\]\.when\.every/);
 });
 
@@ -189,7 +197,10 @@ test('--set machine.* on a scenario without a machine starts from the default ma
   const loaded = setScenarioPath(sc, 'machine.background.runnable', 1.5);
   t.is(loaded.machine!.background.runnable, 1.5);
   t.notThrows(() => parseScenario(loaded));
-  t.throws(() => setScenarioPath(sc, 'machine.cpu', 2), { instanceOf: ConfigError, message: /nearest are machine\.cpus/ });
+  t.throws(() => setScenarioPath(sc, 'machine.cpu', 2), {
+    instanceOf: ConfigError,
+    message: /nearest are machine\.cpus/,
+  });
   t.throws(() => setScenarioPath(sc, 'machine.cpus', '2'), { instanceOf: ConfigError, message: /must be a number/ });
 });
 
