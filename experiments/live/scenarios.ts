@@ -239,8 +239,15 @@ const exhaustion: ScenarioDef<ExhaustionParams> = {
     rateHz: { flag: '--rate-hz <n>', help: 'new flows per second after the flush', default: 50, min: 1 },
     durationS: { flag: '--duration-s <n>', help: 'how long new flows are sent after the flush', default: 10, min: 1 },
     fillRateHz: FILL_RATE,
+    overfillPct: {
+      flag: '--overfill-pct <n>',
+      help: 'before the flush, this many per cent of --max more flows into the full table',
+      default: 0,
+      min: 0,
+    },
   },
   params: (o) => ({
+    ...(Number(o.overfillPct) > 0 ? { overfillPct: o.overfillPct as number } : {}),
     max: o.max as number,
     buffer: o.buffer as number,
     force: o.force as boolean,
@@ -257,6 +264,10 @@ const exhaustion: ScenarioDef<ExhaustionParams> = {
     { column: 'refused', kind: 'count', cpuBound: always },
     { column: 'first_refused_ms', kind: 'time', cpuBound: always },
     { column: 'last_refused_ms', kind: 'time', cpuBound: always },
+    // The overfill phase (--overfill-pct): new flows into a full table, then the refill's early drops.
+    { column: 'overfill_refused', kind: 'count', cpuBound: always },
+    { column: 'overfill_early_drops', kind: 'count', cpuBound: always },
+    { column: 'refill_early_drops', kind: 'count', cpuBound: always },
   ],
   live: async (p) => exhaustionOutput(p, await liveExhaustion(p)),
   simulate: (p, twin) => exhaustionOutput(p, simulateExhaustion(p, twin)),

@@ -235,45 +235,85 @@ export function simulateExpiry(p: ExpiryParams, twin: Twin = twinOn()): ExpiryRe
   return Array.from({ length: p.repeats }, () => rec);
 }
 
-/** The exhaustion scenario: fill to max, flush, new flows at a steady rate meanwhile. */
-function exhaustionScenario(p: ExhaustionParams, twin: Twin): { sc: ScenarioConfig; flushS: number } {
-  const { fill, flushS } = fillThenFlush(p.max, p);
+/**
+ * The exhaustion scenario: fill to max, optionally overfill (more flows into the full table, then
+ * 0.3 s), flush, new flows at a steady rate meanwhile.
+ */
+function exhaustionScenario(
+  p: ExhaustionParams,
+  twin: Twin,
+): { sc: ScenarioConfig; flushS: number; overfillS: number | undefined } {
+  const planned = fillThenFlush(p.max, p);
+  const extra = Math.round((p.max * (p.overfillPct ?? 0)) / 100);
+  // The overfill starts where the flush would have been, 0.3 s after the fill, at the fill rate.
+  const overfillS = extra > 0 ? planned.flushS : undefined;
+  const flushS =
+    overfillS === undefined ? planned.flushS : Math.ceil((overfillS + extra / fillRate(p) + 0.3) * 1000) / 1000;
   const startS = flushS + SENDER_DELAY_MS / 1000;
   const flows = Math.round(p.rateHz * p.durationS);
+  const machine = twinMachine(twin);
+  const workloads = [planned.fill];
+  if (overfillS !== undefined)
+    workloads.push(
+      unrepliedFlows({ rateHz: fillRate(p), flows: extra, startS: overfillS, stopS: flushS, tupleBase: 2_000_000 }),
+    );
+  workloads.push(
+    unrepliedFlows({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
+  );
   return {
     flushS,
+    overfillS,
     sc: {
       preset: twin.preset,
       kernel: { max: p.max, ...flushCosts(twin) },
       netlink: {},
-      listeners: [helperListener({ ...p, reliable: true }, twin.calibration)],
-      workloads: [
-        fill,
-        unrepliedFlows({ rateHz: p.rateHz, flows, startS, stopS: startS + p.durationS + 1, tupleBase: 3_000_000 }),
-      ],
+      listeners: [helperListener({ ...p, reliable: true }, twin.calibration, machine !== undefined)],
+      workloads,
       actions: [{ atS: flushS, kind: 'flush' }],
       durationS: startS + p.durationS,
       // Refusals are read from the kernel's drop counter, sampled every millisecond.
       sampleMs: 1,
+      ...(machine ? { machine } : {}),
     },
   };
 }
 
 /** Runs the exhaustion measurement in the simulator, once per repeat (seed = repeat + 1). */
 export function simulateExhaustion(p: ExhaustionParams, twin: Twin = twinOn()): ExhaustionRecord[] {
-  const { sc, flushS } = exhaustionScenario(p, twin);
+  const { sc, flushS, overfillS } = exhaustionScenario(p, twin);
   const scenario = parseScenario(sc);
+  const extra = Math.round((p.max * (p.overfillPct ?? 0)) / 100);
   return Array.from({ length: p.repeats }, (_, r) => {
     const run = buildScenario(scenario, { seed: r + 1, run: 0 });
     run.run();
     const refusedMs: number[] = [];
     const samples: TableSample[] = [];
     let drops = 0;
+    // The kernel's counters at the phase boundaries (the last sample before each).
+    const at = (tS: number) => [...run.series].reverse().find((x) => x.tS < tS) ?? run.series[0]!;
     for (const s of run.series) {
       const tMs = Math.round((s.tS - flushS) * 1e6) / 1000;
-      for (; drops < s.drops; drops++) refusedMs.push(tMs);
+      for (; drops < s.drops; drops++) if (tMs >= 0) refusedMs.push(tMs);
       if (tMs >= 0 && Math.round(tMs) % 500 === 0) samples.push({ tMs, count: s.count, parked: s.parked });
     }
-    return { attempts: Math.round(p.rateHz * p.durationS), refusedMs, samples };
+    const end = run.series.at(-1)!;
+    const phases =
+      overfillS === undefined
+        ? undefined
+        : {
+            overfill: {
+              sent: extra,
+              refused: at(flushS).drops - at(overfillS).drops,
+              earlyDrops: at(flushS).earlyDrops - at(overfillS).earlyDrops,
+              drops: at(flushS).drops - at(overfillS).drops,
+            },
+            refill: {
+              sent: Math.round(p.rateHz * p.durationS),
+              refused: refusedMs.length,
+              earlyDrops: end.earlyDrops - at(flushS).earlyDrops,
+              drops: end.drops - at(flushS).drops,
+            },
+          };
+    return { attempts: Math.round(p.rateHz * p.durationS), refusedMs, samples, ...(phases ? { phases } : {}) };
   });
 }

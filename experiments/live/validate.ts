@@ -164,6 +164,15 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       minutes: 0.3,
       machine: true,
     })),
+    // … table exhaustion with an overfill phase: fill to max 3000, 40 % more, flush into a slow
+    // reliable listener, refill at 50/s while the flushed entries are parked, …
+    {
+      name: 'machine-exhaustion-overfill',
+      scenario: 'exhaustion',
+      options: { max: 3000, delayUs: 10000, rateHz: 50, durationS: 10, overfillPct: 40 },
+      minutes: 1,
+      machine: true,
+    },
     // … and NEWs lost while flows are created at fixed rates (0: as fast as possible).
     ...[10000, 30000, 0].map((fillRateHz) => ({
       name: `machine-news-${fillRateHz || 'max'}`,
