@@ -13,7 +13,7 @@ import { liveUnavailable, tool } from '../../../experiments/live/host.js';
 import { STATE_DIR, recoverStale, startTime, type RunState } from '../../../experiments/live/recovery.js';
 import { flushSummary, flushRow } from '../../../experiments/live/flush.js';
 import { expiryRow } from '../../../experiments/live/expiry.js';
-import { exhaustionRow } from '../../../experiments/live/exhaustion.js';
+import { exhaustionRow, statCounters } from '../../../experiments/live/exhaustion.js';
 import { simulatedCapacity } from '../../../experiments/live/capacity.js';
 import { presetForRelease, simulateFlush } from '../../../experiments/live/twin.js';
 import { compareDirs, compareResults, formatComparison, relError } from '../../../experiments/live/compare.js';
@@ -255,6 +255,26 @@ test('exhaustion row: refused flows, the first and the last refusal', (t) => {
     first_refused_ms: 120,
     last_refused_ms: 990,
   });
+});
+
+test('exhaustion with an overfill phase: the row carries each phase; early_drop and drop are summed over the CPU rows of /proc/net/stat/nf_conntrack (hex)', (t) => {
+  const p = { max: 100, buffer: 2048, force: false, delayUs: 0, rateHz: 50, durationS: 10, fillRateHz: 0, repeats: 1 };
+  const phase = (refused: number, earlyDrops: number) => ({ sent: 40, refused, earlyDrops, drops: refused });
+  const row = exhaustionRow({ ...p, overfillPct: 40 }, 0, {
+    attempts: 500,
+    refusedMs: [],
+    samples: [],
+    phases: { overfill: phase(38, 2), refill: phase(0, 0) },
+  });
+  t.like(row, { refused: 0, overfill_refused: 38, overfill_early_drops: 2, refill_early_drops: 0 });
+  t.is(exhaustionRow(p, 0, { attempts: 500, refusedMs: [], samples: [] }).overfill_refused, '');
+  // The 6.18 layout (two spaces before expect_new), two CPUs.
+  const text = [
+    'entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart',
+    '00000bb8  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 0000024e 00000002 00000000  00000000 00000000 00000000 00000000',
+    '00000bb8  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000270 00000000 00000000  00000000 00000000 00000000 00000000',
+  ].join('\n');
+  t.deepEqual(statCounters(text), { earlyDrops: 2, drops: 0x24e + 0x270 });
 });
 
 test('compare: medians of the repeats, relative error against the live median, observed figures never fail', (t) => {
