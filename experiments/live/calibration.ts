@@ -87,6 +87,10 @@ export const CALIBRATION = {
     value: 79,
     from: 'the three runner cases above: the extra CPU of a line that wakes the runner after a long sleep',
   },
+  conntrackERunnerLineUs: {
+    value: 3.84,
+    from: "conntrack-e-calibration: the runner's time on conntrack -E's CPU per line, from conntrack -E's own counters: a 12.35 us run-queue wait every 19.86 us of its CPU, at 6.18 us per line (12.35 x 6.18 / 19.86)",
+  },
   runnerWakeTauUs: {
     value: 215,
     from: 'the three runner cases above: the sleep after which a wake-up costs 63 % of runnerWakeUs',
@@ -121,6 +125,8 @@ export interface CalibrationValues {
   /** On the machine model: the live runner's extra CPU when a line wakes it. */
   readonly runnerWakeUs: number;
   readonly runnerWakeTauUs: number;
+  /** On the machine model: the runner's CPU per conntrack -E line (plain text, no JSON). */
+  readonly conntrackERunnerLineUs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
@@ -140,6 +146,7 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   runnerLineUs: c.runnerLineUs.value,
   runnerWakeUs: c.runnerWakeUs.value,
   runnerWakeTauUs: c.runnerWakeTauUs.value,
+  conntrackERunnerLineUs: c.conntrackERunnerLineUs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -182,6 +189,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'runnerLineUs',
       'runnerWakeUs',
       'runnerWakeTauUs',
+      'conntrackERunnerLineUs',
     ]),
   },
 };

@@ -18,7 +18,7 @@ import {
 } from '../../models/listeners/config.js';
 import type { ListenerModel } from '../../models/listeners/types.js';
 import { KERNEL_ID, backupId } from '../../models/names.js';
-import { FILL_AT_S, flushCosts, unrepliedFlows, type Twin } from './twin.js';
+import { FILL_AT_S, flushCosts, twinMachine, unrepliedFlows, type Twin } from './twin.js';
 import { POLL_MS, tableDiff, type ConntrackdParams, type ConntrackdPoll, type ConntrackdRecord } from './conntrackd.js';
 import { medianGapUs, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import type { SyncParams, SyncRecord } from './sync.js';
@@ -59,6 +59,7 @@ function burst(p: { flows: number }, rateHz: number, twin: Twin, listener: Liste
     // The twins step the run themselves (ScenarioRun.world.sim); this only bounds run().
     durationS: 3600,
     sampleMs: 0,
+    ...(twin.machine ? { machine: twinMachine(twin)! } : {}),
   };
 }
 
@@ -171,11 +172,16 @@ export function conntrackEListener(p: ConntrackEParams, twin: Twin): ListenerCon
       wakeupUs: { kind: 'constant', us: twin.calibration.readerWakeupUs },
       costUs: { kind: 'constant', us: c.conntrackECostUs },
       slowdown: 1,
-      // CPU-bound while it prints: preempted every ~20 us of CPU in the calibration case.
-      preemption: {
-        runUs: { kind: 'exponential', meanUs: c.conntrackEPreemptRunUs },
-        waitUs: { kind: 'exponential', meanUs: c.conntrackEPreemptWaitUs },
-      },
+      ...(twin.machine
+        ? // On the machine what preempts it is there: the runner reading its lines from the pipe.
+          { pipe: { lineUs: c.conntrackERunnerLineUs, wakeUs: c.runnerWakeUs, wakeTauUs: c.runnerWakeTauUs } }
+        : {
+            // CPU-bound while it prints: preempted every ~20 us of CPU in the calibration case.
+            preemption: {
+              runUs: { kind: 'exponential', meanUs: c.conntrackEPreemptRunUs },
+              waitUs: { kind: 'exponential', meanUs: c.conntrackEPreemptWaitUs },
+            },
+          }),
     },
   };
 }
