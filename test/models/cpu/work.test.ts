@@ -210,34 +210,23 @@ test('a pipe reader pays wakeUs × (1 − e^(−slept/tau)) when a line wakes it
     broadcastError: false,
     reader: { ...reader(2), pipe: { lineUs: 5, wakeUs: 80, wakeTauUs: 200 } },
   });
-  const one = buildScenario(
-    parseScenario(
-      base({
-        listeners: [listener],
-        workloads: [unrepliedFlows({ rateHz: 1000, flows: 1, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
-        machine: costs(5, 1),
-      }),
-    ),
-    { seed: 1, run: 0 },
-  );
-  one.run();
-  const pipe = (r: typeof one) => r.world.machine!.tasks.find((x) => x.name.endsWith('/pipe'))!;
+  // The pipe task after `flows` flows at `rateHz` from a sender needing `packetUs` per packet.
+  const pipe = (flows: number, rateHz: number, packetUs: number) => {
+    const sc = base({
+      listeners: [listener],
+      workloads: [unrepliedFlows({ rateHz, flows, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
+      machine: costs(packetUs, 1),
+    });
+    const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 });
+    run.run();
+    return run.world.machine!.tasks.find((x) => x.name.endsWith('/pipe'))!;
+  };
   // Asleep for a second: the whole wake-up cost (80 × (1 − e^-5000) rounds to 80 us).
-  t.is(pipe(one).cpuNs, us(85));
-  t.is(pipe(one).wakeups, 1);
+  const one = pipe(1, 1000, 5);
+  t.is(one.cpuNs, us(85));
+  t.is(one.wakeups, 1);
   // 1000 lines 2 us apart: the pipe wakes rarely and pays 5 us for each line.
-  const many = buildScenario(
-    parseScenario(
-      base({
-        listeners: [listener],
-        workloads: [unrepliedFlows({ rateHz: 1e7, flows: 1000, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
-        machine: costs(1, 1),
-      }),
-    ),
-    { seed: 1, run: 0 },
-  );
-  many.run();
-  const p = pipe(many);
+  const p = pipe(1000, 1e7, 1);
   t.true(p.wakeups < 50, `${p.wakeups} wake-ups`);
   t.true(p.cpuNs >= 1000 * us(5) && p.cpuNs <= 1000 * us(5) + p.wakeups * us(80), `${p.cpuNs}`);
 });
