@@ -342,8 +342,8 @@ function watcher(
   generators: readonly FlowGeneratorModel[],
   onFire: (t: number) => void,
 ): Actor<{ readonly kind: 'check' | 'fire' }> {
-  const holds = (): boolean => {
-    if (cond.kind === 'workload-done') return generators[cond.workload]!.finished;
+  const holds = (now: number): boolean => {
+    if (cond.kind === 'workload-done') return generators[cond.workload]!.finishedAt(now);
     const count = world.kernel.view.table.count;
     return cond.kind === 'count-at-most' ? count <= cond.value : count >= cond.value;
   };
@@ -352,7 +352,7 @@ function watcher(
     init: (ctx) => void ctx.send(ctx.self, { kind: 'check' }, seconds(a.atS)),
     receive(m, ctx) {
       if (m.kind === 'check') {
-        if (!holds()) return void ctx.send(ctx.self, { kind: 'check' }, everyNs);
+        if (!holds(ctx.now)) return void ctx.send(ctx.self, { kind: 'check' }, everyNs);
         return void ctx.send(ctx.self, { kind: 'fire' }, Math.round((cond.afterMs ?? 0) * 1e6));
       }
       onFire(ctx.now);

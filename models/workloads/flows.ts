@@ -138,8 +138,8 @@ export type FlowMsg = { readonly kind: 'arrive' } | { readonly kind: 'due'; read
 
 /** The generator as the scenario sees it. */
 export interface FlowGeneratorModel extends Actor<FlowMsg> {
-  /** Every flow it will start has started and every packet is in the kernel. */
-  readonly finished: boolean;
+  /** At `now`, every flow it will start has started and every packet is in the kernel. */
+  finishedAt(now: number): boolean;
   /** When it sent its first and its latest packet, ns (NaN: none yet). */
   readonly firstSentNs: number;
   readonly lastSentNs: number;
@@ -183,9 +183,12 @@ class FlowGenerator implements FlowGeneratorModel {
     this.stopNs = seconds(cfg.stopS);
   }
 
-  get finished(): boolean {
-    return this.arrivalsDone && this.pendingDue === 0 && !this.sending;
+  finishedAt(now: number): boolean {
+    return this.arrivalsDone && this.pendingDue === 0 && !this.sending && now >= this.lastDueNs;
   }
+
+  /** When the latest packet scheduled so far is due, ns (replies and TCP packets come later than their flow's start). */
+  private lastDueNs = 0;
 
   init(ctx: Ctx): void {
     this.arrivals = ctx.stream('arrivals');
@@ -251,6 +254,7 @@ class FlowGenerator implements FlowGeneratorModel {
 
   /** Without a machine a packet reaches the kernel at its time; on one it is due then. */
   private packet(ctx: Ctx, p: PacketMsg, at: number): void {
+    this.lastDueNs = Math.max(this.lastDueNs, ctx.now + at);
     if (this.sender === undefined) {
       ctx.send<PacketMsg>(this.kernel, p, at);
       return;

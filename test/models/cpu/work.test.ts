@@ -134,7 +134,7 @@ test('a sender on the machine: each packet costs packetUs + broadcastUs per list
   const g = run.workloads[0]!;
   t.is(g.firstSentNs, s(1) + us(6));
   t.is(g.lastSentNs - g.firstSentNs, 999 * us(6));
-  t.true(g.finished);
+  t.true(g.finishedAt(run.world.sim.now));
   t.is(run.world.kernel.view.table.count, 1000);
   t.is(run.world.listeners[0]!.stats.received.new, 1000);
   // Without a machine the same workload is a perfect clock and keeps no send times.
@@ -168,6 +168,26 @@ test('actions on a condition: the flush runs at the first check that sees 500 en
   );
   never.run();
   t.deepEqual(never.fired, [0]); // the table is empty at 0: it holds at the first check
+});
+
+test('workload-done waits for the replies too: the last flow starts at 1.009 s, its reply is due at 1.0139 s, the action runs at the next check, 1.014 s', (t) => {
+  const sc = base({
+    workloads: [
+      unrepliedFlows({
+        rateHz: 1000,
+        flows: 10,
+        startS: 1,
+        stopS: 2,
+        tupleBase: 1_000_000,
+        replyProb: 1,
+        replyDelayUs: 4900,
+      }),
+    ],
+    actions: [{ atS: 1, kind: 'dump', when: { kind: 'workload-done', workload: 0, everyMs: 0.7 } }],
+  });
+  const run = buildScenario(parseScenario(sc), { seed: 1, run: 0 });
+  run.run();
+  t.deepEqual(run.fired, [1e9 + 20 * 700_000]);
 });
 
 test('a bad condition is refused with its path and the allowed values', (t) => {
