@@ -89,13 +89,14 @@ export interface MachineSetup extends MachineConfig {
 
 /**
  * The machine `--set machine.<field>` starts from when a scenario names none: Linux's scheduler
- * defaults on 2 CPUs, no other load, and the costs measured on this project's 6.18 VM
- * (experiments/live/calibration.ts, `machineCosts`).
+ * defaults on 2 CPUs and no other load. The sender's costs are the Python helper's on this
+ * project's 6.18 VM (experiments/live/calibration.ts: senderPacketUs, senderBroadcastUs); the
+ * two kworker costs are not measured (round values, of the order of a slab free and an skb).
  */
 export const DEFAULT_MACHINE_SETUP: MachineSetup = {
   ...DEFAULT_MACHINE,
   background: { runnable: 0, burstMs: 5 },
-  costs: { packetUs: 5.2, broadcastUs: 3.3, workerAttemptNs: 2000, gcEvictNs: 1000 },
+  costs: { packetUs: 5.73, broadcastUs: 2.51, workerAttemptNs: 2000, gcEvictNs: 1000 },
 };
 
 const COST_KEYS = ['packetUs', 'broadcastUs', 'workerAttemptNs', 'gcEvictNs'] as const;
