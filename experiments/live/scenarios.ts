@@ -140,7 +140,12 @@ const flush: ScenarioDef<FlushParams> = {
     buffer: BUFFER,
     force: FORCE,
     unreliable: { flag: '--unreliable', help: 'a listener without NETLINK_BROADCAST_ERROR', default: false },
-    noEnobufs: { flag: '--no-enobufs', help: 'NETLINK_NO_ENOBUFS on the listener as well', default: false },
+    // Not `--no-enobufs`: commander reads a `--no-` flag as the negation of another option.
+    netlinkNoEnobufs: {
+      flag: '--netlink-no-enobufs',
+      help: 'NETLINK_NO_ENOBUFS on the listener as well',
+      default: false,
+    },
     delayUs: delayUs(0, 'none by default'),
     fillRateHz: FILL_RATE,
   },
@@ -149,7 +154,7 @@ const flush: ScenarioDef<FlushParams> = {
     buffer: o.buffer as number,
     force: o.force as boolean,
     reliable: !(o.unreliable as boolean),
-    ...(o.noEnobufs ? { noEnobufs: true } : {}),
+    ...(o.netlinkNoEnobufs ? { noEnobufs: true } : {}),
     delayUs: o.delayUs as number,
     fillRateHz: o.fillRateHz as number,
     repeats: o.repeats as number,

@@ -160,7 +160,7 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
     ...[106496, 262144].map((buffer) => ({
       name: `machine-reliable-${buffer}`,
       scenario: 'flush' as const,
-      options: { entries: 30000, buffer, noEnobufs: true, delayUs: 50 },
+      options: { entries: 30000, buffer, netlinkNoEnobufs: true, delayUs: 50 },
       minutes: 0.3,
       machine: true,
     })),

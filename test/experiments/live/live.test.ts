@@ -34,6 +34,7 @@ function optionsOf(
   const o: Record<string, number | boolean | string> = { repeats };
   for (const k of Object.keys(SCENARIOS[scenario].options)) {
     if (k === 'unreliable') o[k] = params.reliable === false;
+    else if (k === 'netlinkNoEnobufs') o[k] = params.noEnobufs === true;
     else if (k === 'buffers' && params.buffers !== undefined)
       o[k] = Array.isArray(params.buffers) ? params.buffers.join(',') : String(params.buffers);
     else if (params[k] !== undefined && k !== 'repeats') o[k] = params[k] as number | boolean;
@@ -413,7 +414,7 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.is(r5.status, 2);
   t.is(
     r5.stderr,
-    'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --no-enobufs, --delay-us, --fill-rate-hz\n',
+    'nfct-sim: --max = 3000: is not an option of live flush; it takes --repeats, --entries, --buffer, --force, --unreliable, --netlink-no-enobufs, --delay-us, --fill-rate-hz\n',
   );
   t.false(existsSync(wrong), 'a refused option creates nothing');
   const r6 = cli('live', 'flush', '--machine', '--out', wrong);
@@ -422,10 +423,23 @@ test('nfct-sim compare prints the table and writes comparison.csv and the plots'
   t.false(existsSync(wrong));
   // With --simulate the twin runs on the machine model, and its scenario.json says which machine.
   const onMachine = join(out, 'machine');
-  const r7 = cli('live', 'flush', '--simulate', '--machine', '--entries', '300', '--repeats', '1', '--out', onMachine);
+  const r7 = cli(
+    'live',
+    'flush',
+    '--simulate',
+    '--machine',
+    '--netlink-no-enobufs',
+    '--entries',
+    '300',
+    '--repeats',
+    '1',
+    '--out',
+    onMachine,
+  );
   t.is(r7.status, 0, r7.stderr);
   const info = JSON.parse(readFileSync(join(onMachine, 'scenario.json'), 'utf8'));
   t.is(info.machine.cpus, 2);
+  t.is(info.params.noEnobufs, true); // the switch reaches the listener (not read as a negation)
   const simRows = parse(readFileSync(join(onMachine, 'results.csv'), 'utf8'), { columns: true }) as Record<
     string,
     string
