@@ -127,7 +127,7 @@ function flushScenario(p: FlushParams, twin: Twin): { sc: ScenarioConfig; flushS
       kernel: flushCosts(twin),
       netlink: {},
       listeners: [helperListener(p, twin.calibration, machine !== undefined)],
-      workloads: [{ ...fill, stopS: fill.stopS + 60 }],
+      workloads: [fill],
       actions: [flush],
       ...(machine ? { machine } : {}),
       // One DESTROY per 16 ms at worst, plus the first redelivery second.

@@ -103,15 +103,7 @@ const COST_KEYS = ['packetUs', 'broadcastUs', 'workerAttemptNs', 'gcEvictNs'] as
 
 /** Validates a scenario's machine; the first bad field is reported with its path. */
 export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup {
-  const o = checkObject(path, v, [
-    'cpus',
-    'hz',
-    'latencyUs',
-    'minGranularityUs',
-    'wakeupGranularityUs',
-    'background',
-    'costs',
-  ]);
+  const o = checkObject(path, v, Object.keys(DEFAULT_MACHINE_SETUP));
   for (const k of Object.keys(DEFAULT_MACHINE_SETUP))
     if (!(k in o)) throw new ConfigError(`${path}.${k}`, undefined, 'is required');
   const { background, costs, ...cfg } = o;
@@ -243,10 +235,7 @@ export class Machine implements Actor<MachineMsg> {
       const c = this.cpus[t.cpu]!;
       this.account(c);
       t.burstLeft += ns;
-      c.gen++;
-      if (t.burstLeft !== Infinity)
-        this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
-      return;
+      return this.scheduleCompletion(c);
     }
     t.burstLeft += ns; // runnable, or continuing from its own completion
   }
@@ -302,8 +291,7 @@ export class Machine implements Actor<MachineMsg> {
     const c = this.cpus[t.cpu]!;
     this.account(c);
     t.burstLeft = ns;
-    c.gen++;
-    this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(ns)));
+    this.scheduleCompletion(c);
   }
 
   /** The CPU running `t`, or undefined. */
@@ -339,22 +327,28 @@ export class Machine implements Actor<MachineMsg> {
       // or, needing nothing, goes to sleep.
       if (t.burstLeft <= 0) {
         c.queue.splice(c.queue.indexOf(t), 1);
-        t.state = 'sleeping';
-        t.since = this.ctx.now;
+        this.sleep(t);
       }
       return;
     }
-    if (t.burstLeft > 0) {
-      // Continued: the same stretch, a new completion.
-      c.gen++;
-      if (t.burstLeft !== Infinity)
-        ctx.send(ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
-      return;
-    }
+    // Continued: the same stretch, a new completion.
+    if (t.burstLeft > 0) return this.scheduleCompletion(c);
     c.current = undefined;
+    this.sleep(t);
+    this.dispatch(c);
+  }
+
+  /** The running task's completion after what its burst still needs (none for an endless one); earlier ones go stale. */
+  private scheduleCompletion(c: Cpu): void {
+    c.gen++;
+    const left = c.current!.burstLeft;
+    if (left !== Infinity)
+      this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(left)));
+  }
+
+  private sleep(t: Task): void {
     t.state = 'sleeping';
     t.since = this.ctx.now;
-    this.dispatch(c);
   }
 
   snapshot(): unknown {
@@ -455,9 +449,7 @@ export class Machine implements Actor<MachineMsg> {
     c.current = t;
     c.sliceStart = this.ctx.now;
     c.accounted = this.ctx.now;
-    c.gen++;
-    if (t.burstLeft !== Infinity)
-      this.ctx.send(this.ctx.self, { kind: 'complete', cpu: c.id, gen: c.gen }, Math.max(0, Math.round(t.burstLeft)));
+    this.scheduleCompletion(c);
     this.armTick(c);
   }
 

@@ -47,16 +47,17 @@ export class GcWorker {
     const core = this.core;
     core.counters.gc_runs.add();
     this.scanned = 0;
-    this.evicted = 0;
+    const evictions = (): number => core.counters.expired.value + core.counters.gc_early_drops.value;
+    const before = evictions();
     if (core.cfg.gc === 'gc-4.10') this.run410();
     else this.runFullScan();
     // On a machine the pass is the gc kworker's CPU time (the model has done it at this instant).
-    if (core.cpu) core.cpu.charge(TASK.gc, this.scanned * core.cfg.gcCostNs + this.evicted * core.cpu.costs.gcEvictNs);
+    if (core.cpu)
+      core.cpu.charge(TASK.gc, this.scanned * core.cfg.gcCostNs + (evictions() - before) * core.cpu.costs.gcEvictNs);
   }
 
-  /** Entries visited and evicted by the current pass (for its CPU time on a machine). */
+  /** Entries visited by the current pass (for its CPU time on a machine). */
   private scanned = 0;
-  private evicted = 0;
 
   /** Visits one entry during a scan; returns 1 if it evicted it. */
   private visit(slot: number, max95: number): number {
@@ -67,7 +68,6 @@ export class GcWorker {
     this.scanned++;
     if (this.expiry.isExpired(slot)) {
       core.expire(slot);
-      this.evicted++;
       return 1;
     }
     if (core.cfg.gc === 'gc-6.0') {
@@ -80,7 +80,6 @@ export class GcWorker {
     if (!(st & ST.ASSURED) || closing) {
       core.counters.gc_early_drops.add();
       core.kill(slot);
-      this.evicted++;
       return 1;
     }
     return 0;
