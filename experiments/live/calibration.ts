@@ -95,6 +95,24 @@ export const CALIBRATION = {
     value: 215,
     from: 'the three runner cases above: the sleep after which a wake-up costs 63 % of runnerWakeUs',
   },
+  // conntrack -D (conntrack-tools 1.4.7): delete-cost-calibration, 12:44 (6.18.44, load 0.67,
+  // 100 commands per repeat, 200 entries, 262144 buckets): CPU (wait4 rusage, nearly all system
+  // time) of conntrack -C 1310.5, 1217.5, 1457.5 us and of conntrack -D 15154.5, 13710.5,
+  // 15292.5 us; its DESTROY read 12593, 11854, 12821 us after the -D started. Repeat 0 is the
+  // median of all three. (A run two minutes earlier, before a column was dropped: 1552.5,
+  // 15227, 13266 us, the spread between runs.)
+  adminStartUs: {
+    value: 1310.5,
+    from: 'delete-cost-calibration: CPU of a conntrack -C (start, sockets, one request, exit), the median repeat',
+  },
+  dumpBucketNs: {
+    value: 43,
+    from: 'delete-cost-calibration: (12593 us from the -D start to its DESTROY - 1310.5 us start - 20 us read) / 262144 buckets = 42.96 ns; a sweep of nf_conntrack_buckets 16384-1048576 by hand before it gave 43.6 ns per bucket (docs/validation.md#conntrack--d)',
+  },
+  adminExitUs: {
+    value: 2561.5,
+    from: 'delete-cost-calibration: CPU of the -D (15154.5 us) less its time to the DESTROY (12593 us): what the command does after the deletion',
+  },
 } as const satisfies Record<string, Calibrated>;
 
 /** The calibrated values a twin runs with. */
@@ -127,6 +145,10 @@ export interface CalibrationValues {
   readonly runnerWakeTauUs: number;
   /** On the machine model: the runner's CPU per conntrack -E line (plain text, no JSON). */
   readonly conntrackERunnerLineUs: number;
+  /** On the machine model: conntrack -D's start, per-bucket walk and what follows the deletion. */
+  readonly adminStartUs: number;
+  readonly dumpBucketNs: number;
+  readonly adminExitUs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
@@ -147,6 +169,9 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   runnerWakeUs: c.runnerWakeUs.value,
   runnerWakeTauUs: c.runnerWakeTauUs.value,
   conntrackERunnerLineUs: c.conntrackERunnerLineUs.value,
+  adminStartUs: c.adminStartUs.value,
+  dumpBucketNs: c.dumpBucketNs.value,
+  adminExitUs: c.adminExitUs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -190,6 +215,9 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'runnerWakeUs',
       'runnerWakeTauUs',
       'conntrackERunnerLineUs',
+      'adminStartUs',
+      'dumpBucketNs',
+      'adminExitUs',
     ]),
   },
 };

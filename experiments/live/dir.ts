@@ -19,6 +19,7 @@ export const LIVE_SCENARIOS = [
   'conntrackd',
   'conntrack-e',
   'sync',
+  'delete-cost',
 ] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
 

@@ -102,6 +102,35 @@ export class Namespace {
       .map((l) => JSON.parse(l) as HelperLine);
   }
 
+  /**
+   * Runs `argv` `n` times one after another, `gapMs` apart, `{port}` in it replaced by
+   * `firstPort + i`: per command its start (CLOCK_MONOTONIC), wall time and CPU time (wait4).
+   */
+  async timeCommands(firstPort: number, n: number, gapMs: number, argv: string[]): Promise<TimedCommand[]> {
+    const out = await this.exec([
+      tool('python3')!,
+      HELPER,
+      'time',
+      String(firstPort),
+      String(n),
+      String(gapMs),
+      ...argv,
+    ]);
+    return out
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const x = JSON.parse(l) as Record<string, number>;
+        return {
+          port: x.port!,
+          startNs: x.start_ns!,
+          wallUs: x.wall_ns! / 1e3,
+          cpuUs: (x.utime_ns! + x.stime_ns!) / 1e3,
+          rc: x.rc!,
+        };
+      });
+  }
+
   /** Starts a program in the namespace (`ip netns exec` execs it: the child's pid is the program's). */
   start(args: string[]): Program {
     const p = spawn(IP(), ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -117,6 +146,17 @@ export class Namespace {
     if (p.pid !== undefined) this.onHelper(p.pid);
     return new Listener(p);
   }
+}
+
+/** One command timed by the helper's `time`. */
+export interface TimedCommand {
+  readonly port: number;
+  /** CLOCK_MONOTONIC ns (the listener's `t_ns` clock). */
+  readonly startNs: number;
+  readonly wallUs: number;
+  /** User + system CPU time of the command (its rusage). */
+  readonly cpuUs: number;
+  readonly rc: number;
 }
 
 /** One line the helper wrote (see listener.py for the kinds). */

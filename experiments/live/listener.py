@@ -5,12 +5,15 @@
 requested buffer and options, and writes one JSON line per message (time, type, flags, length,
 CTA_ID, ports) and per ENOBUFS to stdout. With --hold it reads nothing until stdin closes, then
 reports the socket's Rmem and Drops from /proc/net/netlink and drains the queue.
+`time FIRST N GAP_MS ARGV...`: runs ARGV N times one after another (GAP_MS apart), each `{port}` in it
+replaced by FIRST + i, and writes per command its start time on CLOCK_MONOTONIC, wall time, exit code
+and CPU time (user and system, from wait4's rusage).
 `send FIRST N RATE [START_NS]`: from CLOCK_MONOTONIC time START_NS on, one UDP packet to each of N ports from FIRST on 127.0.0.1 (RATE per second,
 0 = as fast as possible); a packet the kernel refuses (EPERM: conntrack table full) is one JSON
 line with its time; a summary line ends the run.
 Why Python: Node has no AF_NETLINK; the standard library has, so nothing is built or fetched.
 """
-import argparse, errno, json, os, select, socket, struct, sys, time
+import argparse, errno, json, os, select, socket, struct, subprocess, sys, time
 
 SOL_NETLINK = 270
 NETLINK_BROADCAST_ERROR = 4
@@ -90,7 +93,24 @@ def send(first, n, rate, start_ns=0):
           'sched': {k: after[k] - before[k] for k in after}})
 
 
+def time_commands(first, n, gap_ms, argv):
+    emit = lambda d: print(json.dumps(d), flush=True)
+    for i in range(n):
+        args = [a.replace('{port}', str(first + i)) for a in argv]
+        start = time.monotonic_ns()
+        child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        end = time.monotonic_ns()
+        emit({'kind': 'timed', 'port': first + i, 'start_ns': start, 'wall_ns': end - start,
+              'rc': child.returncode,
+              'utime_ns': round(ru.ru_utime * 1e9), 'stime_ns': round(ru.ru_stime * 1e9)})
+        time.sleep(gap_ms / 1000)
+
+
 def main():
+    if sys.argv[1:2] == ['time']:
+        return time_commands(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:])
     if sys.argv[1:2] == ['send']:
         return send(*(int(x) for x in sys.argv[2:6]))
     if sys.argv[1:2] == ['listen']:

@@ -12,6 +12,7 @@ import { conntrackdRow, liveConntrackd, type ConntrackdParams, type ConntrackdRe
 import { conntrackERow, liveConntrackE, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import { simulateConntrackd, simulateConntrackE, simulateSync } from './twin-programs.js';
 import { liveSync, syncRow, type SyncParams, type SyncRecord } from './sync.js';
+import { deleteCostRow, liveDeleteCost, simulateDeleteCost, type DeleteCostParams } from './delete-cost.js';
 import { claimFolder } from '../lib/folder.js';
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -449,6 +450,42 @@ function syncOutput(p: SyncParams, recs: SyncRecord[]): ScenarioOutput {
   return { results: recs.map((r, i) => syncRow(p, i, r)), series: {} };
 }
 
+const deleteCost: ScenarioDef<DeleteCostParams> = {
+  describe: 'what one conntrack -D costs: its CPU time (a walk of every hash bucket) and when its DESTROY comes',
+  options: {
+    repeats: REPEATS,
+    entries: { flag: '--entries <n>', help: 'entries in the table while the commands run', default: 200, min: 1 },
+    deletes: { flag: '--deletes <n>', help: 'conntrack -D commands, one entry each', default: 100, min: 1 },
+    gapMs: { flag: '--gap-ms <n>', help: 'pause after each command', default: 10, min: 0 },
+    buckets: {
+      flag: '--buckets <n>',
+      help: "the host's nf_conntrack_buckets (checked live; the twin's table size)",
+      default: 262144,
+      min: 1,
+    },
+  },
+  params: (o) => {
+    if ((o.deletes as number) > (o.entries as number))
+      throw new ConfigError('--deletes', o.deletes, `must be at most --entries (${String(o.entries)})`);
+    return {
+      entries: o.entries as number,
+      deletes: o.deletes as number,
+      gapMs: o.gapMs as number,
+      buckets: o.buckets as number,
+      repeats: o.repeats as number,
+    };
+  },
+  keys: ['entries', 'deletes', 'buckets'],
+  metrics: [
+    { column: 'deleted', kind: 'count' },
+    { column: 'count_cpu_us', kind: 'time', cpuBound: always },
+    { column: 'delete_cpu_us', kind: 'time', cpuBound: always },
+    { column: 'destroy_after_us', kind: 'time', cpuBound: always },
+  ],
+  live: async (p) => ({ results: (await liveDeleteCost(p)).map((r, i) => deleteCostRow(p, i, r)), series: {} }),
+  simulate: (p, twin) => ({ results: simulateDeleteCost(p, twin).map((r, i) => deleteCostRow(p, i, r)), series: {} }),
+};
+
 export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   capacity: capacity as ScenarioDef<never>,
   flush: flush as ScenarioDef<never>,
@@ -457,6 +494,7 @@ export const SCENARIOS: Record<LiveScenario, ScenarioDef<never>> = {
   conntrackd: conntrackd as ScenarioDef<never>,
   'conntrack-e': conntrackE as ScenarioDef<never>,
   sync: sync as ScenarioDef<never>,
+  'delete-cost': deleteCost as ScenarioDef<never>,
 };
 
 /**

@@ -28,7 +28,14 @@ export function twinMachine(twin: Twin): MachineSetup | undefined {
   const c = twin.calibration;
   return {
     ...DEFAULT_MACHINE_SETUP,
-    costs: { ...DEFAULT_MACHINE_SETUP.costs, packetUs: c.senderPacketUs, broadcastUs: c.senderBroadcastUs },
+    costs: {
+      ...DEFAULT_MACHINE_SETUP.costs,
+      packetUs: c.senderPacketUs,
+      broadcastUs: c.senderBroadcastUs,
+      adminStartUs: c.adminStartUs,
+      dumpBucketNs: c.dumpBucketNs,
+      adminExitUs: c.adminExitUs,
+    },
   };
 }
 
@@ -84,7 +91,7 @@ function fillThenFlush(n: number, p: { fillRateHz: number }): { fill: WorkloadCo
 }
 
 /** The helper as a simulated listener. */
-function helperListener(
+export function helperListener(
   o: { buffer: number; force: boolean; reliable: boolean; noEnobufs?: boolean; delayUs: number },
   cal: CalibrationValues,
   onMachine = false,

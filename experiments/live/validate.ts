@@ -173,6 +173,23 @@ export function validationSet(quick: boolean, names?: readonly string[]): Valida
       minutes: 1,
       machine: true,
     },
+    // conntrack -D on the machine (docs/validation.md#conntrack--d): calibration with 200 entries
+    // in the table (what a command and its walk of the buckets cost), …
+    {
+      name: 'delete-cost-calibration',
+      scenario: 'delete-cost',
+      options: {},
+      minutes: 0.2,
+      machine: true,
+    },
+    // … predicted from it: the same commands with 20000 entries to walk past.
+    {
+      name: 'delete-cost-20000',
+      scenario: 'delete-cost',
+      options: { entries: 20000 },
+      minutes: 0.3,
+      machine: true,
+    },
     // … and NEWs lost while flows are created at fixed rates (0: as fast as possible).
     ...[10000, 30000, 0].map((fillRateHz) => ({
       name: `machine-news-${fillRateHz || 'max'}`,

@@ -22,6 +22,9 @@
 // slices the order is the same), no cgroups, no migration cost, no NUMA, no RT or deadline class.
 import type { Actor, Ctx, Stream } from '../../sim/index.js';
 import { checkInt, checkNumber, checkObject, ConfigError } from '../../sim/index.js';
+import { DEFAULT_MACHINE_COSTS, validateCosts, type MachineCosts } from './costs.js';
+
+export type { MachineCosts } from './costs.js';
 
 /** The machine's shape and scheduler constants. */
 export interface MachineConfig {
@@ -56,22 +59,6 @@ export function validateMachine(v: unknown, path = 'machine'): MachineConfig {
   return v as MachineConfig;
 }
 
-/**
- * What the scenario's own work costs on the machine (CPU time charged to the task that does it).
- * The listeners' costs are their `reader` settings; the flush's is `kernel.flushCostNs` (+
- * `flushDeliverCostNs`) and the gc's per entry `kernel.gcCostNs`.
- */
-export interface MachineCosts {
-  /** A flow sender, per packet: the sendto syscall, conntrack lookup/allocation and confirm. */
-  readonly packetUs: number;
-  /** A flow sender, per packet and subscribed listener: the event's build and broadcast (skb clone, wake-up). */
-  readonly broadcastUs: number;
-  /** The ecache redelivery kworker, per DESTROY it re-sends (E2/E3; E4 uses kernel.workerCostNs). */
-  readonly workerAttemptNs: number;
-  /** The gc kworker, per entry it evicts (on top of kernel.gcCostNs per entry scanned). */
-  readonly gcEvictNs: number;
-}
-
 /** A machine in a scenario: its CPUs and scheduler, the load other tenants put on it, what work costs. */
 export interface MachineSetup extends MachineConfig {
   readonly background: {
@@ -89,17 +76,13 @@ export interface MachineSetup extends MachineConfig {
 
 /**
  * The machine `--set machine.<field>` starts from when a scenario names none: Linux's scheduler
- * defaults on 2 CPUs and no other load. The sender's costs are the Python helper's on this
- * project's 6.18 VM (experiments/live/calibration.ts: senderPacketUs, senderBroadcastUs); the
- * two kworker costs are not measured (round values, of the order of a slab free and an skb).
+ * defaults on 2 CPUs, no other load, the costs of costs.ts.
  */
 export const DEFAULT_MACHINE_SETUP: MachineSetup = {
   ...DEFAULT_MACHINE,
   background: { runnable: 0, burstMs: 5 },
-  costs: { packetUs: 5.73, broadcastUs: 2.51, workerAttemptNs: 2000, gcEvictNs: 1000 },
+  costs: DEFAULT_MACHINE_COSTS,
 };
-
-const COST_KEYS = ['packetUs', 'broadcastUs', 'workerAttemptNs', 'gcEvictNs'] as const;
 
 /** Validates a scenario's machine; the first bad field is reported with its path. */
 export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup {
@@ -111,8 +94,7 @@ export function validateMachineSetup(v: unknown, path = 'machine'): MachineSetup
   const b = checkObject(`${path}.background`, background, ['runnable', 'burstMs']);
   checkNumber(`${path}.background.runnable`, b.runnable, { min: 0, max: 1024 });
   checkNumber(`${path}.background.burstMs`, b.burstMs, { min: 0.001, max: 1e6 });
-  const c = checkObject(`${path}.costs`, costs, COST_KEYS);
-  for (const k of COST_KEYS) checkNumber(`${path}.costs.${k}`, c[k], { min: 0, max: 1e9 });
+  validateCosts(costs, `${path}.costs`);
   return v as MachineSetup;
 }
 

@@ -1,4 +1,4 @@
-// Kernel and administrator work on the machine: the tasks that stand for `conntrack -F`, the
+// Kernel and administrator work on the machine: the tasks that stand for `conntrack -F` and `-D`, the
 // ecache redelivery kworker and the gc kworker, created when first needed. The kernel model
 // decides what happens; this says how long it occupies a CPU and whom it delays.
 import type { Ctx } from '../../sim/index.js';
@@ -55,6 +55,7 @@ export class KernelWork {
 /** Task names of the kernel's work. */
 export const TASK = {
   flush: 'conntrack -F',
+  delete: 'conntrack -D',
   ecache: 'kworker/ecache',
   gc: 'kworker/gc',
 } as const;

@@ -12,6 +12,9 @@ export class AdminJobs {
   private serials: number[] = [];
   private next = 0;
   private portid = 0;
+  /** conntrack -D commands on a machine: the running one first, and where it is. */
+  private readonly commands: { tuple: number; id: number | undefined; portid: number }[] = [];
+  private commandPhase: 'idle' | 'walk' | 'exit' = 'idle';
 
   constructor(private readonly core: KernelCore) {}
 
@@ -76,8 +79,43 @@ export class AdminJobs {
     core.cpu?.release(TASK.flush);
   }
 
-  /** conntrack -D: by tuple, optionally checking CTA_ID. */
+  /**
+   * conntrack -D: by tuple, optionally checking CTA_ID. On a machine the command first needs its
+   * CPU: the process's start and, since conntrack-tools deletes through a filtered dump, a walk
+   * of every hash bucket (the one batch with the match comes back at the end of the walk); then
+   * the entry is deleted, and the command runs on until it exits. Commands given while one runs
+   * wait for it, as a script's do.
+   */
   delete(tuple: number, id: number | undefined, portid: number): void {
+    if (this.core.cpu === undefined) return this.deleteNow(tuple, id, portid);
+    this.commands.push({ tuple, id, portid });
+    if (this.commands.length === 1) this.commandStep();
+  }
+
+  /** The running conntrack -D has had the CPU of its current phase: go on to the next. */
+  commandStep(): void {
+    const core = this.core;
+    const cpu = core.cpu!;
+    const c = cpu.costs;
+    const phase = this.commandPhase;
+    if (phase === 'walk') {
+      const d = this.commands[0]!;
+      this.deleteNow(d.tuple, d.id, d.portid);
+    } else if (phase === 'exit') this.commands.shift();
+    if (phase === 'exit' && this.commands.length === 0) {
+      this.commandPhase = 'idle';
+      cpu.release(TASK.delete);
+      return;
+    }
+    // idle or exit (a command waits) → walk; walk → exit.
+    this.commandPhase = phase === 'walk' ? 'exit' : 'walk';
+    const ns =
+      this.commandPhase === 'walk' ? c.adminStartUs * 1000 + c.dumpBucketNs * core.table.buckets : c.adminExitUs * 1000;
+    const self = core.ctx.self;
+    cpu.step(TASK.delete, Math.round(ns), (ctx) => ctx.send(self, { kind: 'delete-step' }));
+  }
+
+  private deleteNow(tuple: number, id: number | undefined, portid: number): void {
     const core = this.core;
     const node = core.findNode(tuple);
     if (node === NIL) return;

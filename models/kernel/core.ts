@@ -180,6 +180,8 @@ export class Conntrack implements KernelModel, KernelCore {
         return this.admin.flushStep();
       case 'delete':
         return this.admin.delete(msg.tuple, msg.id, msg.portid);
+      case 'delete-step':
+        return this.admin.commandStep();
       case 'dump':
         return this.expiry.dump();
       case 'sysctl':

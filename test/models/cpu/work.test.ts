@@ -277,3 +277,46 @@ test('on the machine the same seed gives the same run; another seed moves the ba
   t.deepEqual(once(1), once(1));
   t.not(once(1).busy, once(2).busy);
 });
+
+test('conntrack -D on the machine: the entry goes after adminStartUs + buckets × dumpBucketNs of CPU, the command runs adminExitUs more, and a second one given meanwhile waits for it; without a machine both go at once', (t) => {
+  const deletes = (atS: number): ScenarioConfig['actions'] => [
+    { atS, kind: 'delete', tuple: 1_000_000 },
+    { atS: atS + 0.00001, kind: 'delete', tuple: 1_000_002 },
+    { atS: atS + 0.00002, kind: 'delete', tuple: 1_999_998 }, // no such entry: its command still runs
+  ];
+  const sc = base({
+    kernel: { buckets: 1000 },
+    workloads: [unrepliedFlows({ rateHz: 10_000, flows: 10, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
+    actions: deletes(1.5),
+    machine: {
+      ...DEFAULT_MACHINE_SETUP,
+      costs: { ...DEFAULT_MACHINE_SETUP.costs, adminStartUs: 100, dumpBucketNs: 50, adminExitUs: 30 },
+    },
+  });
+  const destroysAt = (config: ScenarioConfig) => {
+    const run = buildScenario(parseScenario(config), { seed: 1, run: 0 });
+    run.run();
+    const l = run.world.listeners[0]!;
+    return {
+      run,
+      at: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [[e.ev.tuple, e.ev.sentAt]] : [])),
+    };
+  };
+  // Start 100 us + walk 1000 × 50 ns = 150 us, then 30 us to exit: the second command starts at
+  // 180 us, deletes at 330, exits at 360; the third walks (its entry does not exist) until 690.
+  const on = destroysAt(sc);
+  t.deepEqual(on.at, [
+    [1_000_000, s(1.5) + us(150)],
+    [1_000_002, s(1.5) + us(330)],
+  ]);
+  on.run.world.machine!.sync();
+  const task = on.run.world.machine!.tasks.find((x) => x.name === 'conntrack -D')!;
+  t.is(task.cpuNs, 3 * us(180));
+  t.is(task.state, 'sleeping');
+  t.is(on.run.world.kernel.view.table.count, 8);
+  const off = destroysAt({ ...sc, machine: undefined });
+  t.deepEqual(off.at, [
+    [1_000_000, s(1.5)],
+    [1_000_002, s(1.5) + us(10)],
+  ]);
+});

@@ -1,0 +1,54 @@
+// What work costs on the machine model (issue #13): the defaults a scenario's `machine.costs`
+// starts from and their validation. Kept apart from the scheduler (machine.ts).
+import { checkNumber, checkObject } from '../../sim/index.js';
+
+/**
+ * What the scenario's own work costs on the machine (CPU time charged to the task that does it).
+ * The listeners' costs are their `reader` settings; the flush's is `kernel.flushCostNs` (+
+ * `flushDeliverCostNs`) and the gc's per entry `kernel.gcCostNs`.
+ */
+export interface MachineCosts {
+  /** A flow sender, per packet: the sendto syscall, conntrack lookup/allocation and confirm. */
+  readonly packetUs: number;
+  /** A flow sender, per packet and subscribed listener: the event's build and broadcast (skb clone, wake-up). */
+  readonly broadcastUs: number;
+  /** The ecache redelivery kworker, per DESTROY it re-sends (E2/E3; E4 uses kernel.workerCostNs). */
+  readonly workerAttemptNs: number;
+  /** The gc kworker, per entry it evicts (on top of kernel.gcCostNs per entry scanned). */
+  readonly gcEvictNs: number;
+  /**
+   * `conntrack -D`, before its dump: the process's start and its netlink sockets (what a
+   * `conntrack -C` costs in all).
+   */
+  readonly adminStartUs: number;
+  /**
+   * `conntrack -D`, per hash bucket: conntrack-tools deletes by dumping the table with a
+   * kernel-side filter (ctnetlink_dump_table walks every bucket) and deleting what matches.
+   */
+  readonly dumpBucketNs: number;
+  /** `conntrack -D`, after the deletion: the rest of the command until it exits. */
+  readonly adminExitUs: number;
+}
+
+// The sender's costs are the Python helper's on this project's 6.18 VM, and so are conntrack
+// -D's (experiments/live/calibration.ts: senderPacketUs, senderBroadcastUs, adminStartUs,
+// dumpBucketNs, adminExitUs); the two kworker costs are not measured (round values, of the
+// order of a slab free and an skb).
+export const DEFAULT_MACHINE_COSTS: MachineCosts = {
+  packetUs: 5.73,
+  broadcastUs: 2.51,
+  workerAttemptNs: 2000,
+  gcEvictNs: 1000,
+  adminStartUs: 1310.5,
+  dumpBucketNs: 43,
+  adminExitUs: 2561.5,
+};
+
+const COST_KEYS = Object.keys(DEFAULT_MACHINE_COSTS) as (keyof MachineCosts)[];
+
+/** Validates a machine's costs: every key, each a number from 0 to 1e9. */
+export function validateCosts(v: unknown, path: string): MachineCosts {
+  const c = checkObject(path, v, COST_KEYS);
+  for (const k of COST_KEYS) checkNumber(`${path}.${k}`, c[k], { min: 0, max: 1e9 });
+  return v as MachineCosts;
+}
