@@ -95,23 +95,27 @@ export const CALIBRATION = {
     value: 215,
     from: 'the three runner cases above: the sleep after which a wake-up costs 63 % of runnerWakeUs',
   },
-  // conntrack -D (conntrack-tools 1.4.7): delete-cost-calibration, 12:44 (6.18.44, load 0.67,
-  // 100 commands per repeat, 200 entries, 262144 buckets): CPU (wait4 rusage, nearly all system
-  // time) of conntrack -C 1310.5, 1217.5, 1457.5 us and of conntrack -D 15154.5, 13710.5,
-  // 15292.5 us; its DESTROY read 12593, 11854, 12821 us after the -D started. Repeat 0 is the
-  // median of all three. (A run two minutes earlier, before a column was dropped: 1552.5,
-  // 15227, 13266 us, the spread between runs.)
+  // conntrack -D (conntrack-tools 1.4.7), 6.18.44, 100 commands per repeat, 262144 buckets, from
+  // two cases (docs/validation.md#conntrack--d): delete-cost-calibration (12:44, load 0.67, 200
+  // entries): CPU (wait4 rusage, nearly all system time) of conntrack -C 1310.5 us, of conntrack
+  // -D 15154.5 us, its DESTROY read 12593 us after the -D started (repeat 0, the median of all
+  // three); delete-cost-20000 (12:50, load 1.29; measured as a prediction of the first model,
+  // which had no cost per entry, then used to calibrate it): -D 70359 us.
   adminStartUs: {
     value: 1310.5,
     from: 'delete-cost-calibration: CPU of a conntrack -C (start, sockets, one request, exit), the median repeat',
   },
+  dumpEntryNs: {
+    value: 2788,
+    from: '(70359 - 15154.5 us) / (20000 - 200 entries): delete-cost-20000 less delete-cost-calibration, per entry dumped',
+  },
   dumpBucketNs: {
-    value: 43,
-    from: 'delete-cost-calibration: (12593 us from the -D start to its DESTROY - 1310.5 us start - 20 us read) / 262144 buckets = 42.96 ns; a sweep of nf_conntrack_buckets 16384-1048576 by hand before it gave 43.6 ns per bucket (docs/validation.md#conntrack--d)',
+    value: 40.8,
+    from: 'delete-cost-calibration: 200 entries fill the first batch (23) and most of the second, so the DESTROY comes at the end of the walk: (12593 - 1310.5 - 200 x 2.788 - 20 us read) / 262144 buckets; a hand sweep of nf_conntrack_buckets 16384-1048576 before it gave 43.6 ns per bucket',
   },
   adminExitUs: {
-    value: 2561.5,
-    from: 'delete-cost-calibration: CPU of the -D (15154.5 us) less its time to the DESTROY (12593 us): what the command does after the deletion',
+    value: 2581,
+    from: 'delete-cost-calibration: CPU of the -D (15154.5 us) less its start, walk and entries (1310.5 + 10705 + 557.6 us): what the command does after its dump',
   },
 } as const satisfies Record<string, Calibrated>;
 
@@ -145,9 +149,10 @@ export interface CalibrationValues {
   readonly runnerWakeTauUs: number;
   /** On the machine model: the runner's CPU per conntrack -E line (plain text, no JSON). */
   readonly conntrackERunnerLineUs: number;
-  /** On the machine model: conntrack -D's start, per-bucket walk and what follows the deletion. */
+  /** On the machine model: conntrack -D's start, its dump per bucket and per entry, and its exit. */
   readonly adminStartUs: number;
   readonly dumpBucketNs: number;
+  readonly dumpEntryNs: number;
   readonly adminExitUs: number;
 }
 
@@ -171,6 +176,7 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   conntrackERunnerLineUs: c.conntrackERunnerLineUs.value,
   adminStartUs: c.adminStartUs.value,
   dumpBucketNs: c.dumpBucketNs.value,
+  dumpEntryNs: c.dumpEntryNs.value,
   adminExitUs: c.adminExitUs.value,
 });
 
@@ -217,6 +223,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'conntrackERunnerLineUs',
       'adminStartUs',
       'dumpBucketNs',
+      'dumpEntryNs',
       'adminExitUs',
     ]),
   },

@@ -110,14 +110,16 @@ const TUPLE_BASE = 1_000_000;
 
 /**
  * The twin: the same table and commands. On the machine each conntrack -D is a process that
- * needs its CPU before the entry goes (MachineCosts adminCommandUs, dumpBucketNs); without it
- * the deletion is instantaneous. The commands are spaced far enough apart not to queue; what a
+ * needs its CPU before the entry goes (MachineCosts adminStartUs, dumpBucketNs, dumpEntryNs,
+ * adminExitUs; models/kernel/delete-command.ts); without it the deletion is instantaneous. The commands are spaced far enough apart not to queue; what a
  * command of the model does not run is conntrack -C (its CPU is the machine's adminStartUs).
  */
 export function simulateDeleteCost(p: DeleteCostParams, twin: Twin = twinOn()): DeleteCostRecord[] {
   const machine = twinMachine(twin);
   const costs = (machine ?? DEFAULT_MACHINE_SETUP).costs;
-  const commandMs = (costs.adminStartUs + costs.adminExitUs) / 1000 + (costs.dumpBucketNs * p.buckets) / 1e6;
+  const commandMs =
+    (costs.adminStartUs + costs.adminExitUs) / 1000 +
+    (costs.dumpBucketNs * p.buckets + costs.dumpEntryNs * p.entries) / 1e6;
   const spacingMs = Math.ceil(p.gapMs + 3 * commandMs + 10);
   const firstS = FILL_AT_S + p.entries / TWIN_FILL_HZ + 0.5;
   const atS = (i: number): number => firstS + (i * spacingMs) / 1000;

@@ -34,6 +34,7 @@ export function twinMachine(twin: Twin): MachineSetup | undefined {
       broadcastUs: c.senderBroadcastUs,
       adminStartUs: c.adminStartUs,
       dumpBucketNs: c.dumpBucketNs,
+      dumpEntryNs: c.dumpEntryNs,
       adminExitUs: c.adminExitUs,
     },
   };

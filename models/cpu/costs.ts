@@ -22,17 +22,19 @@ export interface MachineCosts {
    */
   readonly adminStartUs: number;
   /**
-   * `conntrack -D`, per hash bucket: conntrack-tools deletes by dumping the table with a
-   * kernel-side filter (ctnetlink_dump_table walks every bucket) and deleting what matches.
+   * `conntrack -D`, per hash bucket its dump walks: conntrack-tools deletes by dumping the
+   * table (ctnetlink_dump_table walks every bucket) and deleting what matches.
    */
   readonly dumpBucketNs: number;
-  /** `conntrack -D`, after the deletion: the rest of the command until it exits. */
+  /** `conntrack -D`, per entry its dump carries: the kernel's message and the tool's parse and compare. */
+  readonly dumpEntryNs: number;
+  /** `conntrack -D`, after the dump: the rest of the command until it exits. */
   readonly adminExitUs: number;
 }
 
 // The sender's costs are the Python helper's on this project's 6.18 VM, and so are conntrack
 // -D's (experiments/live/calibration.ts: senderPacketUs, senderBroadcastUs, adminStartUs,
-// dumpBucketNs, adminExitUs); the two kworker costs are not measured (round values, of the
+// dumpBucketNs, dumpEntryNs, adminExitUs); the two kworker costs are not measured (round values, of the
 // order of a slab free and an skb).
 export const DEFAULT_MACHINE_COSTS: MachineCosts = {
   packetUs: 5.73,
@@ -40,8 +42,9 @@ export const DEFAULT_MACHINE_COSTS: MachineCosts = {
   workerAttemptNs: 2000,
   gcEvictNs: 1000,
   adminStartUs: 1310.5,
-  dumpBucketNs: 43,
-  adminExitUs: 2561.5,
+  dumpBucketNs: 40.8,
+  dumpEntryNs: 2788,
+  adminExitUs: 2581,
 };
 
 const COST_KEYS = Object.keys(DEFAULT_MACHINE_COSTS) as (keyof MachineCosts)[];

@@ -1,11 +1,12 @@
 // Administrator commands through ctnetlink (net/netfilter/nf_conntrack_netlink.c):
 // `conntrack -F` (ctnetlink_flush_conntrack → nf_ct_iterate_cleanup) and `conntrack -D`
-// (ctnetlink_del_conntrack). They run in the admin process's context, so the era's deletion
+// (ctnetlink_del_conntrack; on a machine through a dump, delete-command.ts). They run in the admin process's context, so the era's deletion
 // sees `adminContext` (E0 reports the DESTROY itself, E2/E3 park on the admin CPU's list).
 // docs/kernel-facts.md#flush.
 import type { KernelCore } from './strategies.js';
 import { NIL, ST } from './table.js';
 import { TASK } from '../cpu/work.js';
+import { dumpSplit } from './delete-command.js';
 
 export class AdminJobs {
   private victims: number[] = [];
@@ -15,6 +16,8 @@ export class AdminJobs {
   /** conntrack -D commands on a machine: the running one first, and where it is. */
   private readonly commands: { tuple: number; id: number | undefined; portid: number }[] = [];
   private commandPhase: 'idle' | 'walk' | 'exit' = 'idle';
+  /** What the running command's dump has left when it deletes. */
+  private afterDeletion = { buckets: 0, entries: 0 };
 
   constructor(private readonly core: KernelCore) {}
 
@@ -80,11 +83,10 @@ export class AdminJobs {
   }
 
   /**
-   * conntrack -D: by tuple, optionally checking CTA_ID. On a machine the command first needs its
-   * CPU: the process's start and, since conntrack-tools deletes through a filtered dump, a walk
-   * of every hash bucket (the one batch with the match comes back at the end of the walk); then
-   * the entry is deleted, and the command runs on until it exits. Commands given while one runs
-   * wait for it, as a script's do.
+   * conntrack -D: by tuple, optionally checking CTA_ID. On a machine the command is a process
+   * (delete-command.ts): its start, then its dump up to the batch that holds the entry, the
+   * deletion, then the rest of the dump and its exit. Commands given while one runs wait for
+   * it, as a script's do. Simplification: the dump sees the table as it was when it started.
    */
   delete(tuple: number, id: number | undefined, portid: number): void {
     if (this.core.cpu === undefined) return this.deleteNow(tuple, id, portid);
@@ -98,19 +100,26 @@ export class AdminJobs {
     const cpu = core.cpu!;
     const c = cpu.costs;
     const phase = this.commandPhase;
+    let ns: number;
     if (phase === 'walk') {
       const d = this.commands[0]!;
       this.deleteNow(d.tuple, d.id, d.portid);
-    } else if (phase === 'exit') this.commands.shift();
-    if (phase === 'exit' && this.commands.length === 0) {
-      this.commandPhase = 'idle';
-      cpu.release(TASK.delete);
-      return;
+      this.commandPhase = 'exit';
+      const rest = this.afterDeletion;
+      ns = c.dumpBucketNs * rest.buckets + c.dumpEntryNs * rest.entries + c.adminExitUs * 1000;
+    } else {
+      if (phase === 'exit') this.commands.shift();
+      if (this.commands.length === 0) {
+        this.commandPhase = 'idle';
+        cpu.release(TASK.delete);
+        return;
+      }
+      const node = core.findNode(this.commands[0]!.tuple);
+      const split = dumpSplit(core.table, node === NIL ? NIL : node >> 1);
+      this.afterDeletion = { buckets: split.bucketsAfter, entries: split.entriesAfter };
+      this.commandPhase = 'walk';
+      ns = c.adminStartUs * 1000 + c.dumpBucketNs * split.bucketsBefore + c.dumpEntryNs * split.entriesBefore;
     }
-    // idle or exit (a command waits) → walk; walk → exit.
-    this.commandPhase = phase === 'walk' ? 'exit' : 'walk';
-    const ns =
-      this.commandPhase === 'walk' ? c.adminStartUs * 1000 + c.dumpBucketNs * core.table.buckets : c.adminExitUs * 1000;
     const self = core.ctx.self;
     cpu.step(TASK.delete, Math.round(ns), (ctx) => ctx.send(self, { kind: 'delete-step' }));
   }

@@ -113,11 +113,6 @@ const KNOWN: Record<string, string[]> = {
   ),
   'machine-news-30000-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms', 'news'].map((f) => mf(16384, 0, 20, f)),
   'machine-news-max-6.18.44': ['destroys', 'enobufs', 'last_after_first_ms'].map((f) => mf(16384, 0, 20, f)),
-  // The first conntrack -D model (a walk per bucket, nothing per entry), measured after its
-  // prediction was committed: with 20000 entries a command costs 70 ms, not 15 (docs/validation.md#conntrack--d).
-  'delete-cost-20000-6.18.44': ['delete_cpu_us', 'destroy_after_us'].map(
-    (f) => `entries=20000 deletes=100 buckets=262144 ${f}`,
-  ),
   // 217 vs 192 missing of 2000 with 10 % loss: 1.6 standard deviations of the binomial noise of one twin seed and three repeats.
   'sync-notrack-10-6.18.44': ['mode=notrack loss_pct=10 flows_gone=2000 flows_live=2000 missing'],
 };

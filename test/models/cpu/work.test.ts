@@ -6,6 +6,8 @@ import test from 'ava';
 import { ConfigError, ms, s, us, type Ctx } from '../../../sim/index.js';
 import { DEFAULT_MACHINE_SETUP, type MachineSetup } from '../../../models/cpu/machine.js';
 import { KernelWork } from '../../../models/cpu/work.js';
+import { CtTable, NIL } from '../../../models/kernel/table.js';
+import { DUMP_BATCH, DUMP_FIRST_BATCH, dumpSplit } from '../../../models/kernel/delete-command.js';
 import { buildScenario, parseScenario, setScenarioPath, type ScenarioConfig } from '../../../models/scenario.js';
 import { machine } from '../../helpers/machine.js';
 import { raw, reader } from '../../helpers/world.js';
@@ -278,7 +280,7 @@ test('on the machine the same seed gives the same run; another seed moves the ba
   t.not(once(1).busy, once(2).busy);
 });
 
-test('conntrack -D on the machine: the entry goes after adminStartUs + buckets Ã— dumpBucketNs of CPU, the command runs adminExitUs more, and a second one given meanwhile waits for it; without a machine both go at once', (t) => {
+test('conntrack -D on the machine: its start, its dump (per bucket and per entry) up to the batch with the entry, the deletion, then the exit; a second command given meanwhile waits; without a machine all go at once', (t) => {
   const deletes = (atS: number): ScenarioConfig['actions'] => [
     { atS, kind: 'delete', tuple: 1_000_000 },
     { atS: atS + 0.00001, kind: 'delete', tuple: 1_000_002 },
@@ -290,7 +292,13 @@ test('conntrack -D on the machine: the entry goes after adminStartUs + buckets Ã
     actions: deletes(1.5),
     machine: {
       ...DEFAULT_MACHINE_SETUP,
-      costs: { ...DEFAULT_MACHINE_SETUP.costs, adminStartUs: 100, dumpBucketNs: 50, adminExitUs: 30 },
+      costs: {
+        ...DEFAULT_MACHINE_SETUP.costs,
+        adminStartUs: 100,
+        dumpBucketNs: 50,
+        dumpEntryNs: 1000,
+        adminExitUs: 30,
+      },
     },
   });
   const destroysAt = (config: ScenarioConfig) => {
@@ -302,16 +310,18 @@ test('conntrack -D on the machine: the entry goes after adminStartUs + buckets Ã
       at: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [[e.ev.tuple, e.ev.sentAt]] : [])),
     };
   };
-  // Start 100 us + walk 1000 Ã— 50 ns = 150 us, then 30 us to exit: the second command starts at
-  // 180 us, deletes at 330, exits at 360; the third walks (its entry does not exist) until 690.
+  // Ten entries fit the dump's first batch: the whole dump comes before the deletion. Start 100
+  // us + 1000 buckets Ã— 50 ns + 10 entries Ã— 1 us = 160 us, then 30 us to exit; the second
+  // command (9 entries left) starts at 190 us, deletes at 349, exits at 379; the third walks 8
+  // entries and finds nothing: 379 + 188 = 567 us.
   const on = destroysAt(sc);
   t.deepEqual(on.at, [
-    [1_000_000, s(1.5) + us(150)],
-    [1_000_002, s(1.5) + us(330)],
+    [1_000_000, s(1.5) + us(160)],
+    [1_000_002, s(1.5) + us(349)],
   ]);
   on.run.world.machine!.sync();
   const task = on.run.world.machine!.tasks.find((x) => x.name === 'conntrack -D')!;
-  t.is(task.cpuNs, 3 * us(180));
+  t.is(task.cpuNs, us(190 + 189 + 188));
   t.is(task.state, 'sleeping');
   t.is(on.run.world.kernel.view.table.count, 8);
   const off = destroysAt({ ...sc, machine: undefined });
@@ -319,4 +329,36 @@ test('conntrack -D on the machine: the entry goes after adminStartUs + buckets Ã
     [1_000_000, s(1.5)],
     [1_000_002, s(1.5) + us(10)],
   ]);
+});
+
+test('the dump of conntrack -D: batches of 23, then 197 entries; the batch with the entry ends in the bucket of the first entry that does not fit, the one with the last entry at the end of the walk', (t) => {
+  const table = new CtTable(4096, 7);
+  const slots: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const slot = table.alloc();
+    table.origTuple[slot] = 2 * i;
+    table.hash(slot);
+    slots.push(slot);
+  }
+  // The dump's order (buckets in turn, original-direction nodes), as the kernel walks them.
+  const order: { slot: number; bucket: number }[] = [];
+  for (let b = 0; b < table.buckets; b++)
+    for (let node = table.head(b); node !== NIL; node = table.next(node))
+      if (!(node & 1)) order.push({ slot: node >> 1, bucket: b });
+  t.is(order.length, 300);
+  const split = (index: number) => dumpSplit(table, order[index]!.slot);
+  const ending = (end: number) => ({
+    bucketsBefore: order[end]!.bucket + 1,
+    entriesBefore: end,
+    bucketsAfter: 4096 - order[end]!.bucket - 1,
+    entriesAfter: 300 - end,
+  });
+  t.deepEqual(split(0), ending(DUMP_FIRST_BATCH));
+  t.deepEqual(split(22), ending(23));
+  t.deepEqual(split(23), ending(23 + DUMP_BATCH));
+  t.deepEqual(split(219), ending(220));
+  const whole = { bucketsBefore: 4096, entriesBefore: 300, bucketsAfter: 0, entriesAfter: 0 };
+  t.deepEqual(split(220), whole); // its batch (220 â€¦ 416) holds the last entry
+  t.deepEqual(split(299), whole);
+  t.deepEqual(dumpSplit(table, NIL), whole); // nothing matches: the whole dump
 });
