@@ -35,8 +35,13 @@ export interface DeleteCostRecord {
   deleted: number;
 }
 
-/** The first flow's destination port (the helper's sender, one flow per port). */
-const FIRST_PORT = 30000;
+/**
+ * The first flow's destination port (the helper's sender, one flow per port): the namespace's
+ * input chain drops UDP to 20000-60000, so that no flow gets a reply (host.ts).
+ */
+const FIRST_PORT = 20000;
+/** Flows that fit that port range. */
+export const MAX_DELETE_COST_ENTRIES = 40000;
 
 /** The row of results.csv for one repeat (live and simulated alike). */
 export function deleteCostRow(p: DeleteCostParams, repeat: number, r: DeleteCostRecord): Row {

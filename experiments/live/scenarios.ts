@@ -12,7 +12,13 @@ import { conntrackdRow, liveConntrackd, type ConntrackdParams, type ConntrackdRe
 import { conntrackERow, liveConntrackE, type ConntrackEParams, type ConntrackERecord } from './conntrack-e.js';
 import { simulateConntrackd, simulateConntrackE, simulateSync } from './twin-programs.js';
 import { liveSync, syncRow, type SyncParams, type SyncRecord } from './sync.js';
-import { deleteCostRow, liveDeleteCost, simulateDeleteCost, type DeleteCostParams } from './delete-cost.js';
+import {
+  MAX_DELETE_COST_ENTRIES,
+  deleteCostRow,
+  liveDeleteCost,
+  simulateDeleteCost,
+  type DeleteCostParams,
+} from './delete-cost.js';
 import { claimFolder } from '../lib/folder.js';
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -454,7 +460,12 @@ const deleteCost: ScenarioDef<DeleteCostParams> = {
   describe: 'what one conntrack -D costs: its CPU time (a walk of every hash bucket) and when its DESTROY comes',
   options: {
     repeats: REPEATS,
-    entries: { flag: '--entries <n>', help: 'entries in the table while the commands run', default: 200, min: 1 },
+    entries: {
+      flag: '--entries <n>',
+      help: `entries in the table while the commands run (at most ${MAX_DELETE_COST_ENTRIES}: one UDP port each)`,
+      default: 200,
+      min: 1,
+    },
     deletes: { flag: '--deletes <n>', help: 'conntrack -D commands, one entry each', default: 100, min: 1 },
     gapMs: { flag: '--gap-ms <n>', help: 'pause after each command', default: 10, min: 0 },
     buckets: {
@@ -465,6 +476,12 @@ const deleteCost: ScenarioDef<DeleteCostParams> = {
     },
   },
   params: (o) => {
+    if ((o.entries as number) > MAX_DELETE_COST_ENTRIES)
+      throw new ConfigError(
+        '--entries',
+        o.entries,
+        `must be at most ${MAX_DELETE_COST_ENTRIES} (one UDP port per flow)`,
+      );
     if ((o.deletes as number) > (o.entries as number))
       throw new ConfigError('--deletes', o.deletes, `must be at most --entries (${String(o.entries)})`);
     return {

@@ -554,3 +554,44 @@ const netns = (): string[] =>
       t.true(lowered >= 3, `${lowered} of 10 kills left nf_conntrack_max lowered for the recovery to restore`);
     }),
 );
+
+const runCli = (...args: string[]) =>
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', new URL('../../../experiments/cli.ts', import.meta.url).pathname, ...args],
+    {
+      encoding: 'utf8',
+    },
+  );
+
+test('live delete-cost takes at most 40000 entries (one UDP port per flow) and no more deletes than entries: exit 2, one line, nothing written', (t) => {
+  const out = join(tmp(), 'x');
+  for (const [args, message] of [
+    [['--entries', '40001'], 'nfct-sim: --entries = 40001: must be at most 40000 (one UDP port per flow)\n'],
+    [['--deletes', '201'], 'nfct-sim: --deletes = 201: must be at most --entries (200)\n'],
+  ] as const) {
+    const r = runCli('live', 'delete-cost', '--simulate', ...args, '--out', out);
+    t.is(r.status, 2);
+    t.is(r.stderr, message);
+    t.false(existsSync(out));
+  }
+  const ok = runCli(
+    'live',
+    'delete-cost',
+    '--simulate',
+    '--machine',
+    '--entries',
+    '40000',
+    '--deletes',
+    '3',
+    '--repeats',
+    '1',
+    '--out',
+    out,
+  );
+  t.is(ok.status, 0, ok.stderr);
+  const rows = parse(readFileSync(join(out, 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  t.is(rows[0]!.deleted, '3');
+  // 40000 entries to dump: far more CPU per command than the 200 of the calibration.
+  t.true(Number(rows[0]!.delete_cpu_us) > 100_000);
+});
