@@ -117,6 +117,10 @@ export const CALIBRATION = {
     value: 2581,
     from: 'delete-cost-calibration: CPU of the -D (15154.5 us) less its start, walk and entries (1310.5 + 10705 + 557.6 us): what the command does after its dump',
   },
+  gcEvictNs: {
+    value: 906,
+    from: "scripts/measure-gc-evict.py 40000 3, 13:14-13:21 (6.18.44, load 3.9 falling to 0): the kworkers' CPU (schedstat) over 70 s while the gc evicted 40000 expired flows, less a 70 s window in which it only scanned 40000 live ones: 629, 906, 1029 ns per eviction; the median (extra gc passes that expired entries bring are in it)",
+  },
 } as const satisfies Record<string, Calibrated>;
 
 /** The calibrated values a twin runs with. */
@@ -154,6 +158,8 @@ export interface CalibrationValues {
   readonly dumpBucketNs: number;
   readonly dumpEntryNs: number;
   readonly adminExitUs: number;
+  /** On the machine model: the gc kworker's CPU per eviction. */
+  readonly gcEvictNs: number;
 }
 
 const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationValues => ({
@@ -178,6 +184,7 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   dumpBucketNs: c.dumpBucketNs.value,
   dumpEntryNs: c.dumpEntryNs.value,
   adminExitUs: c.adminExitUs.value,
+  gcEvictNs: c.gcEvictNs.value,
 });
 
 /** The host's values of `keys`, marked as not measured in the guest. */
@@ -225,6 +232,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'dumpBucketNs',
       'dumpEntryNs',
       'adminExitUs',
+      'gcEvictNs',
     ]),
   },
 };
