@@ -117,6 +117,10 @@ export const CALIBRATION = {
     value: 2581,
     from: 'delete-cost-calibration: CPU of the -D (15154.5 us) less its start, walk and entries (1310.5 + 10705 + 557.6 us): what the command does after its dump',
   },
+  listEntryNs: {
+    value: 4352,
+    from: 'scripts/measure-admin-commands.sh 200 20000, 13:24 (6.18.44, load 1.33): CPU of conntrack -L 16366.5 us with 200 entries, 102536 us with 20000 (medians of 20): (102536 - 16366.5) / 19800 per entry printed; a hand run of the same at 13:23 gave 4199',
+  },
   gcEvictNs: {
     value: 906,
     from: "scripts/measure-gc-evict.py 40000 3, 13:14-13:21 (6.18.44, load 3.9 falling to 0): the kworkers' CPU (schedstat) over 70 s while the gc evicted 40000 expired flows, less a 70 s window in which it only scanned 40000 live ones: 629, 906, 1029 ns per eviction; the median (extra gc passes that expired entries bring are in it)",
@@ -158,6 +162,8 @@ export interface CalibrationValues {
   readonly dumpBucketNs: number;
   readonly dumpEntryNs: number;
   readonly adminExitUs: number;
+  /** On the machine model: conntrack -L's CPU per entry printed. */
+  readonly listEntryNs: number;
   /** On the machine model: the gc kworker's CPU per eviction. */
   readonly gcEvictNs: number;
 }
@@ -184,6 +190,7 @@ const valuesOf = (c: Record<keyof CalibrationValues, Calibrated>): CalibrationVa
   dumpBucketNs: c.dumpBucketNs.value,
   dumpEntryNs: c.dumpEntryNs.value,
   adminExitUs: c.adminExitUs.value,
+  listEntryNs: c.listEntryNs.value,
   gcEvictNs: c.gcEvictNs.value,
 });
 
@@ -232,6 +239,7 @@ export const CALIBRATIONS: Readonly<Record<string, Record<keyof CalibrationValue
       'dumpBucketNs',
       'dumpEntryNs',
       'adminExitUs',
+      'listEntryNs',
       'gcEvictNs',
     ]),
   },

@@ -36,6 +36,7 @@ export function twinMachine(twin: Twin): MachineSetup | undefined {
       dumpBucketNs: c.dumpBucketNs,
       dumpEntryNs: c.dumpEntryNs,
       adminExitUs: c.adminExitUs,
+      listEntryNs: c.listEntryNs,
       gcEvictNs: c.gcEvictNs,
     },
   };

@@ -28,13 +28,15 @@ export interface MachineCosts {
   readonly dumpBucketNs: number;
   /** `conntrack -D`, per entry its dump carries: the kernel's message and the tool's parse and compare. */
   readonly dumpEntryNs: number;
-  /** `conntrack -D`, after the dump: the rest of the command until it exits. */
+  /** `conntrack -L`, per entry its dump carries: the kernel's message, the tool's parse and print. */
+  readonly listEntryNs: number;
+  /** `conntrack -D` and `-L`, after the dump: the rest of the command until it exits. */
   readonly adminExitUs: number;
 }
 
 // Measured on this project's 6.18 VM (experiments/live/calibration.ts): the Python helper
 // sender's costs (senderPacketUs, senderBroadcastUs), conntrack -D's (adminStartUs,
-// dumpBucketNs, dumpEntryNs, adminExitUs) and the gc kworker's per eviction (gcEvictNs). The
+// dumpBucketNs, dumpEntryNs, adminExitUs, and -L's listEntryNs) and the gc kworker's per eviction (gcEvictNs). The
 // ecache kworker's per re-sent DESTROY is not measured (a round value, of the order of an skb).
 export const DEFAULT_MACHINE_COSTS: MachineCosts = {
   packetUs: 5.73,
@@ -44,6 +46,7 @@ export const DEFAULT_MACHINE_COSTS: MachineCosts = {
   adminStartUs: 1310.5,
   dumpBucketNs: 40.8,
   dumpEntryNs: 2788,
+  listEntryNs: 4352,
   adminExitUs: 2581,
 };
 

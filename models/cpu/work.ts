@@ -56,6 +56,7 @@ export class KernelWork {
 export const TASK = {
   flush: 'conntrack -F',
   delete: 'conntrack -D',
+  list: 'conntrack -L',
   ecache: 'kworker/ecache',
   gc: 'kworker/gc',
 } as const;

@@ -8,13 +8,19 @@ import { NIL, ST } from './table.js';
 import { TASK } from '../cpu/work.js';
 import { dumpSplit } from './delete-command.js';
 
+type AdminCommand =
+  | { readonly kind: 'delete'; readonly tuple: number; readonly id: number | undefined; readonly portid: number }
+  | { readonly kind: 'list' };
+
+const taskOf = (c: AdminCommand): string => (c.kind === 'delete' ? TASK.delete : TASK.list);
+
 export class AdminJobs {
   private victims: number[] = [];
   private serials: number[] = [];
   private next = 0;
   private portid = 0;
-  /** conntrack -D commands on a machine: the running one first, and where it is. */
-  private readonly commands: { tuple: number; id: number | undefined; portid: number }[] = [];
+  /** conntrack -D and -L commands on a machine: the running one first, and where it is. */
+  private readonly commands: AdminCommand[] = [];
   private commandPhase: 'idle' | 'walk' | 'exit' = 'idle';
   /** What the running command's dump has left when it deletes. */
   private afterDeletion = { buckets: 0, entries: 0 };
@@ -90,11 +96,25 @@ export class AdminJobs {
    */
   delete(tuple: number, id: number | undefined, portid: number): void {
     if (this.core.cpu === undefined) return this.deleteNow(tuple, id, portid);
-    this.commands.push({ tuple, id, portid });
+    this.enqueue({ kind: 'delete', tuple, id, portid });
+  }
+
+  /**
+   * conntrack -L (ctnetlink_dump_table; in gc eras it evicts the expired entries it meets). On
+   * a machine it is a process too: its start, the dump (per bucket, and per entry printed), then
+   * the evictions and its exit. Simplification: they happen at the end of the walk.
+   */
+  dump(): void {
+    if (this.core.cpu === undefined) return this.core.expiry.dump();
+    this.enqueue({ kind: 'list' });
+  }
+
+  private enqueue(c: AdminCommand): void {
+    this.commands.push(c);
     if (this.commands.length === 1) this.commandStep();
   }
 
-  /** The running conntrack -D has had the CPU of its current phase: go on to the next. */
+  /** The running command has had the CPU of its current phase: go on to the next. */
   commandStep(): void {
     const core = this.core;
     const cpu = core.cpu!;
@@ -103,25 +123,31 @@ export class AdminJobs {
     let ns: number;
     if (phase === 'walk') {
       const d = this.commands[0]!;
-      this.deleteNow(d.tuple, d.id, d.portid);
+      if (d.kind === 'delete') this.deleteNow(d.tuple, d.id, d.portid);
+      else core.expiry.dump();
       this.commandPhase = 'exit';
       const rest = this.afterDeletion;
       ns = c.dumpBucketNs * rest.buckets + c.dumpEntryNs * rest.entries + c.adminExitUs * 1000;
     } else {
-      if (phase === 'exit') this.commands.shift();
+      if (phase === 'exit') cpu.release(taskOf(this.commands.shift()!));
       if (this.commands.length === 0) {
         this.commandPhase = 'idle';
-        cpu.release(TASK.delete);
         return;
       }
-      const node = core.findNode(this.commands[0]!.tuple);
-      const split = dumpSplit(core.table, node === NIL ? NIL : node >> 1);
-      this.afterDeletion = { buckets: split.bucketsAfter, entries: split.entriesAfter };
+      const d = this.commands[0]!;
       this.commandPhase = 'walk';
-      ns = c.adminStartUs * 1000 + c.dumpBucketNs * split.bucketsBefore + c.dumpEntryNs * split.entriesBefore;
+      if (d.kind === 'delete') {
+        const node = core.findNode(d.tuple);
+        const split = dumpSplit(core.table, node === NIL ? NIL : node >> 1);
+        this.afterDeletion = { buckets: split.bucketsAfter, entries: split.entriesAfter };
+        ns = c.adminStartUs * 1000 + c.dumpBucketNs * split.bucketsBefore + c.dumpEntryNs * split.entriesBefore;
+      } else {
+        this.afterDeletion = { buckets: 0, entries: 0 };
+        ns = c.adminStartUs * 1000 + c.dumpBucketNs * core.table.buckets + c.listEntryNs * core.table.hashedEntries;
+      }
     }
     const self = core.ctx.self;
-    cpu.step(TASK.delete, Math.round(ns), (ctx) => ctx.send(self, { kind: 'delete-step' }));
+    cpu.step(taskOf(this.commands[0]!), Math.round(ns), (ctx) => ctx.send(self, { kind: 'admin-step' }));
   }
 
   private deleteNow(tuple: number, id: number | undefined, portid: number): void {

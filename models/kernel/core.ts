@@ -180,10 +180,10 @@ export class Conntrack implements KernelModel, KernelCore {
         return this.admin.flushStep();
       case 'delete':
         return this.admin.delete(msg.tuple, msg.id, msg.portid);
-      case 'delete-step':
+      case 'admin-step':
         return this.admin.commandStep();
       case 'dump':
-        return this.expiry.dump();
+        return this.admin.dump();
       case 'sysctl':
         return this.sysctl(msg.name, msg.value);
     }

@@ -37,7 +37,7 @@ export type InternalMsg =
   | { readonly kind: 'ecache-work' }
   | { readonly kind: 'gc-work' }
   | { readonly kind: 'flush-step' }
-  | { readonly kind: 'delete-step' } // a conntrack -D on the machine has had its CPU for a phase
+  | { readonly kind: 'admin-step' } // a conntrack -D or -L on the machine has had its CPU for a phase
   | {
       readonly kind: 'confirm';
       readonly slot: number;

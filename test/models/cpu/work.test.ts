@@ -362,3 +362,45 @@ test('the dump of conntrack -D: batches of 23, then 197 entries; the batch with 
   t.deepEqual(split(299), whole);
   t.deepEqual(dumpSplit(table, NIL), whole); // nothing matches: the whole dump
 });
+
+test('conntrack -L on the machine: its start, the whole dump (per bucket and per entry printed), then the evictions of expired entries and its exit; without a machine the evictions happen at once', (t) => {
+  const sc = base({
+    kernel: { buckets: 1000, timeouts: { udpS: 1 } as never },
+    workloads: [unrepliedFlows({ rateHz: 10_000, flows: 10, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
+    // At 2.5 s the ten entries (created 1.0000–1.0009 s, 1 s timeout) are expired; the gc worker
+    // has not met them yet (its next run is at 60 s).
+    actions: [{ atS: 2.5, kind: 'dump' }],
+    durationS: 2.6,
+    machine: {
+      ...DEFAULT_MACHINE_SETUP,
+      costs: {
+        ...DEFAULT_MACHINE_SETUP.costs,
+        adminStartUs: 100,
+        dumpBucketNs: 50,
+        listEntryNs: 2000,
+        adminExitUs: 30,
+      },
+    },
+  });
+  const destroys = (config: ScenarioConfig) => {
+    const run = buildScenario(parseScenario(config), { seed: 1, run: 0 });
+    run.run();
+    const l = run.world.listeners[0]!;
+    return { run, at: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [e.ev.sentAt] : [])) };
+  };
+  // 100 us + 1000 buckets × 50 ns + 10 entries × 2 us = 170 us, then the ten evictions; 30 us more to exit.
+  const on = destroys(sc);
+  t.deepEqual(
+    on.at,
+    Array.from({ length: 10 }, () => s(2.5) + us(170)),
+  );
+  on.run.world.machine!.sync();
+  const task = on.run.world.machine!.tasks.find((x) => x.name === 'conntrack -L')!;
+  t.is(task.cpuNs, us(200));
+  t.is(task.state, 'sleeping');
+  const off = destroys({ ...sc, machine: undefined });
+  t.deepEqual(
+    off.at,
+    Array.from({ length: 10 }, () => s(2.5)),
+  );
+});
