@@ -13,27 +13,32 @@ export function ctnetlinkEvent(core: KernelCore, slot: number, events: number, p
   const m = messageFor(events, core.bits);
   if (m === null || !core.sink.hasListeners(m.group)) return 0; // nothing built, nothing missed
   const t = core.table;
-  const ev: CtEvent = {
-    type: m.type,
-    group: m.group,
-    flags: m.flags,
-    events,
-    id: t.id[slot]!,
-    tuple: t.origTuple[slot]!,
-    proto: t.proto[slot] === PROTO_TCP ? 'tcp' : 'udp',
-    portid,
-    serial: t.serial[slot]!,
-    sentAt: core.ctx.now,
-    status: ipsStatus(t.status[slot]!),
-    timeoutS: remainingS(core, slot),
-    tcpState: t.tcpState[slot]!,
-  };
-  const r = core.sink.broadcast(ev, core.ctx);
+  const proto = t.proto[slot] === PROTO_TCP ? 'tcp' : 'udp';
+  // A message every socket refuses is not built (the result and the sockets' state are the same).
+  let r = core.sink.refuseAll?.(m.group, m.type, proto, core.ctx);
+  if (r === undefined) {
+    const ev: CtEvent = {
+      type: m.type,
+      group: m.group,
+      flags: m.flags,
+      events,
+      id: t.id[slot]!,
+      tuple: t.origTuple[slot]!,
+      proto,
+      portid,
+      serial: t.serial[slot]!,
+      sentAt: core.ctx.now,
+      status: ipsStatus(t.status[slot]!),
+      timeoutS: remainingS(core, slot),
+      tcpState: t.tcpState[slot]!,
+    };
+    r = core.sink.broadcast(ev, core.ctx);
+  }
   const c = core.eventCounters[m.type];
   c.attempts.add();
   if (r === ENOBUFS) c.failures.add();
   if (r === ENOBUFS && core.era.reliable) return -1;
-  if (m.type === 'new') core.truth.newSent(ev.serial);
+  if (m.type === 'new') core.truth.newSent(t.serial[slot]!);
   return 0;
 }
 

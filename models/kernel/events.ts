@@ -137,6 +137,12 @@ export interface EventSink {
    * is the kernel's, used to wake readers.
    */
   broadcast(ev: CtEvent, ctx: Ctx): number;
+  /**
+   * Optional: when every socket of `group` would refuse a `type` message about a `proto`
+   * conntrack, refuse it there (as `broadcast` would) and return the result; else undefined,
+   * having done nothing. Lets the kernel skip building an event nobody takes.
+   */
+  refuseAll?(group: Group, type: MessageType, proto: Proto, ctx: Ctx): number | undefined;
   /** Broadcasts some socket queued so far (absent: not counted; a flush then charges no delivery cost). */
   readonly deliveries?: number;
 }

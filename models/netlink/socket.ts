@@ -6,7 +6,15 @@
 // Simplifications: skb clone failures and message-build (allocation) failures are not modelled,
 // nor BPF filters; every listener is in the kernel's network namespace.
 import type { Ctx } from '../../sim/index.js';
-import { ENOBUFS, ESRCH, type CtEvent, type EventSink, type Group } from '../kernel/events.js';
+import {
+  ENOBUFS,
+  ESRCH,
+  type CtEvent,
+  type EventSink,
+  type Group,
+  type MessageType,
+  type Proto,
+} from '../kernel/events.js';
 import type { NetlinkKernelConfig, Truesize } from './config.js';
 
 /** How the application sized the receive buffer. */
@@ -37,9 +45,14 @@ export function eventsThatFit(rcvbuf: number, truesize: number, admission: 'A' |
 
 /** truesize of one event skb for the era (docs/kernel-facts.md#rcvbuf). */
 export function truesizeOf(ev: CtEvent, t: Truesize): number {
-  const tcp = ev.proto === 'tcp';
-  if (ev.type === 'destroy') return tcp ? t.destroyTcp : t.destroyUdp;
-  if (ev.type === 'new') return tcp ? t.newTcp : t.newUdp;
+  return truesizeFor(ev.type, ev.proto, t);
+}
+
+/** truesize of a message of `type` about a `proto` conntrack. */
+export function truesizeFor(type: MessageType, proto: Proto, t: Truesize): number {
+  const tcp = proto === 'tcp';
+  if (type === 'destroy') return tcp ? t.destroyTcp : t.destroyUdp;
+  if (type === 'new') return tcp ? t.newTcp : t.newUdp;
   return tcp ? t.updateTcp : t.updateUdp;
 }
 
@@ -115,10 +128,7 @@ export class NetlinkSocket {
    */
   deliver(ev: CtEvent, ctx: Ctx): boolean {
     const T = truesizeOf(ev, this.nl.truesize);
-    const ok =
-      !this.congested &&
-      (this.nl.admission === 'A' ? this.rmem <= this.rcvbuf : this.rmem === 0 || this.rmem + T <= this.rcvbuf);
-    if (!ok) {
+    if (this.refuses(T)) {
       this.overrun(ctx);
       return false;
     }
@@ -128,8 +138,14 @@ export class NetlinkSocket {
     return true;
   }
 
+  /** Whether admission refuses an skb of truesize `T` now (congested, or no room by the era's rule). */
+  refuses(T: number): boolean {
+    if (this.congested) return true;
+    return this.nl.admission === 'A' ? this.rmem > this.rcvbuf : this.rmem !== 0 && this.rmem + T > this.rcvbuf;
+  }
+
   /** netlink_overrun: one ENOBUFS per congestion episode, a drop for every refusal. */
-  private overrun(ctx: Ctx): void {
+  overrun(ctx: Ctx): void {
     if (!this.noEnobufs && !this.congested) {
       this.congested = true;
       this.pendingError = ENOBUFS;
@@ -207,6 +223,27 @@ export class NetlinkFamily implements EventSink {
 
   anyEventListener(): boolean {
     return this.hasListeners(1) || this.hasListeners(2) || this.hasListeners(3);
+  }
+
+  /**
+   * The broadcast of a `type` message about a `proto` conntrack to `group` when every socket of
+   * the group refuses it, without the message: each socket's netlink_overrun, then the result
+   * (-ENOBUFS if a BROADCAST_ERROR socket is among them, else -ESRCH). Undefined, and nothing
+   * done, when some socket would take it or a tap watches every message: then `broadcast`.
+   * Saves building an event that no socket takes (a retried DESTROY into full buffers).
+   */
+  refuseAll(group: Group, type: MessageType, proto: Proto, ctx: Ctx): number | undefined {
+    if (this.tap !== undefined) return undefined;
+    const T = truesizeFor(type, proto, this.nl.truesize);
+    for (const s of this.sockets) if (s.groups.has(group) && !s.refuses(T)) return undefined;
+    let failure = false;
+    for (const s of this.sockets) {
+      if (!s.groups.has(group)) continue;
+      s.overrun(ctx);
+      if (s.broadcastError) failure = true;
+    }
+    if (failure) this.failures++;
+    return failure ? ENOBUFS : ESRCH;
   }
 
   /** netlink_broadcast (docs/kernel-facts.md#broadcast-error): -ENOBUFS iff a BROADCAST_ERROR socket refused it; else 0 if anyone took it; else -ESRCH. */
