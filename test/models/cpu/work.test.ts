@@ -280,6 +280,22 @@ test('on the machine the same seed gives the same run; another seed moves the ba
   t.not(once(1).busy, once(2).busy);
 });
 
+/** The default machine with conntrack -D / -L costs of round numbers, for hand-derived times. */
+const adminMachine = (o: Partial<MachineSetup['costs']>): MachineSetup => ({
+  ...DEFAULT_MACHINE_SETUP,
+  costs: { ...DEFAULT_MACHINE_SETUP.costs, adminStartUs: 100, dumpBucketNs: 50, adminExitUs: 30, ...o },
+});
+
+/** Runs a scenario; the DESTROYs its listener got, as [tuple, time the kernel sent it]. */
+function destroysOf(config: ScenarioConfig) {
+  const run = buildScenario(parseScenario(config), { seed: 1, run: 0 });
+  run.run();
+  const at = run.world.listeners[0]!.log.flatMap((e) =>
+    e.kind === 'msg' && e.ev.type === 'destroy' ? [[e.ev.tuple, e.ev.sentAt] as const] : [],
+  );
+  return { run, at };
+}
+
 test('conntrack -D on the machine: its start, its dump (per bucket and per entry) up to the batch with the entry, the deletion, then the exit; a second command given meanwhile waits; without a machine all go at once', (t) => {
   const deletes = (atS: number): ScenarioConfig['actions'] => [
     { atS, kind: 'delete', tuple: 1_000_000 },
@@ -290,31 +306,13 @@ test('conntrack -D on the machine: its start, its dump (per bucket and per entry
     kernel: { buckets: 1000 },
     workloads: [unrepliedFlows({ rateHz: 10_000, flows: 10, startS: 1, stopS: 2, tupleBase: 1_000_000 })],
     actions: deletes(1.5),
-    machine: {
-      ...DEFAULT_MACHINE_SETUP,
-      costs: {
-        ...DEFAULT_MACHINE_SETUP.costs,
-        adminStartUs: 100,
-        dumpBucketNs: 50,
-        dumpEntryNs: 1000,
-        adminExitUs: 30,
-      },
-    },
+    machine: adminMachine({ dumpEntryNs: 1000 }),
   });
-  const destroysAt = (config: ScenarioConfig) => {
-    const run = buildScenario(parseScenario(config), { seed: 1, run: 0 });
-    run.run();
-    const l = run.world.listeners[0]!;
-    return {
-      run,
-      at: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [[e.ev.tuple, e.ev.sentAt]] : [])),
-    };
-  };
   // Ten entries fit the dump's first batch: the whole dump comes before the deletion. Start 100
   // us + 1000 buckets × 50 ns + 10 entries × 1 us = 160 us, then 30 us to exit; the second
   // command (9 entries left) starts at 190 us, deletes at 349, exits at 379; the third walks 8
   // entries and finds nothing: 379 + 188 = 567 us.
-  const on = destroysAt(sc);
+  const on = destroysOf(sc);
   t.deepEqual(on.at, [
     [1_000_000, s(1.5) + us(160)],
     [1_000_002, s(1.5) + us(349)],
@@ -324,7 +322,7 @@ test('conntrack -D on the machine: its start, its dump (per bucket and per entry
   t.is(task.cpuNs, us(190 + 189 + 188));
   t.is(task.state, 'sleeping');
   t.is(on.run.world.kernel.view.table.count, 8);
-  const off = destroysAt({ ...sc, machine: undefined });
+  const off = destroysOf({ ...sc, machine: undefined });
   t.deepEqual(off.at, [
     [1_000_000, s(1.5)],
     [1_000_002, s(1.5) + us(10)],
@@ -371,36 +369,21 @@ test('conntrack -L on the machine: its start, the whole dump (per bucket and per
     // has not met them yet (its next run is at 60 s).
     actions: [{ atS: 2.5, kind: 'dump' }],
     durationS: 2.6,
-    machine: {
-      ...DEFAULT_MACHINE_SETUP,
-      costs: {
-        ...DEFAULT_MACHINE_SETUP.costs,
-        adminStartUs: 100,
-        dumpBucketNs: 50,
-        listEntryNs: 2000,
-        adminExitUs: 30,
-      },
-    },
+    machine: adminMachine({ listEntryNs: 2000 }),
   });
-  const destroys = (config: ScenarioConfig) => {
-    const run = buildScenario(parseScenario(config), { seed: 1, run: 0 });
-    run.run();
-    const l = run.world.listeners[0]!;
-    return { run, at: l.log.flatMap((e) => (e.kind === 'msg' && e.ev.type === 'destroy' ? [e.ev.sentAt] : [])) };
-  };
   // 100 us + 1000 buckets × 50 ns + 10 entries × 2 us = 170 us, then the ten evictions; 30 us more to exit.
-  const on = destroys(sc);
+  const on = destroysOf(sc);
   t.deepEqual(
-    on.at,
+    on.at.map(([, at]) => at),
     Array.from({ length: 10 }, () => s(2.5) + us(170)),
   );
   on.run.world.machine!.sync();
   const task = on.run.world.machine!.tasks.find((x) => x.name === 'conntrack -L')!;
   t.is(task.cpuNs, us(200));
   t.is(task.state, 'sleeping');
-  const off = destroys({ ...sc, machine: undefined });
+  const off = destroysOf({ ...sc, machine: undefined });
   t.deepEqual(
-    off.at,
+    off.at.map(([, at]) => at),
     Array.from({ length: 10 }, () => s(2.5)),
   );
 });
