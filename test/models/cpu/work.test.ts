@@ -4,7 +4,7 @@
 // rules in models/cpu/machine.ts (HZ 250, latency 12 ms, wake-up granularity 2 ms).
 import test from 'ava';
 import { ConfigError, ms, s, us, type Ctx } from '../../../sim/index.js';
-import { DEFAULT_MACHINE_SETUP, type MachineSetup } from '../../../models/cpu/machine.js';
+import { DEFAULT_MACHINE_SETUP, validateMachineSetup, type MachineSetup } from '../../../models/cpu/machine.js';
 import { KernelWork } from '../../../models/cpu/work.js';
 import { CtTable, NIL } from '../../../models/kernel/table.js';
 import { DUMP_BATCH, DUMP_FIRST_BATCH, dumpSplit } from '../../../models/kernel/delete-command.js';
@@ -386,4 +386,32 @@ test('conntrack -L on the machine: its start, the whole dump (per bucket and per
     off.at.map(([, at]) => at),
     Array.from({ length: 10 }, () => s(2.5)),
   );
+});
+
+test('machine costs are checked field by field: each of DEFAULT_MACHINE_COSTS is required, from 0 to 1e9, and no other', (t) => {
+  const withCosts = (costs: unknown) => () => validateMachineSetup({ ...DEFAULT_MACHINE_SETUP, costs });
+  const c = DEFAULT_MACHINE_SETUP.costs;
+  t.notThrows(withCosts({ ...c, dumpEntryNs: 0 }));
+  t.notThrows(withCosts({ ...c, dumpEntryNs: 1e9 }));
+  const bad = (costs: unknown, path: string) => {
+    const e = t.throws(withCosts(costs), { instanceOf: ConfigError });
+    t.is(e?.path, path);
+  };
+  bad({ ...c, dumpEntryNs: -1 }, 'machine.costs.dumpEntryNs');
+  bad({ ...c, adminStartUs: 1e9 + 1 }, 'machine.costs.adminStartUs');
+  const missing: Record<string, number> = { ...c };
+  delete missing.listEntryNs;
+  bad(missing, 'machine.costs.listEntryNs');
+  bad({ ...c, deleteUs: 5 }, 'machine.costs.deleteUs');
+  t.deepEqual(Object.keys(c).sort(), [
+    'adminExitUs',
+    'adminStartUs',
+    'broadcastUs',
+    'dumpBucketNs',
+    'dumpEntryNs',
+    'gcEvictNs',
+    'listEntryNs',
+    'packetUs',
+    'workerAttemptNs',
+  ]);
 });
