@@ -1,8 +1,8 @@
-// `nfct-sim live delete-cost`: what one `conntrack -D` costs. conntrack-tools (1.4.6+) deletes by
-// dumping the table with a kernel-side filter and deleting what matches, so every command walks
-// all nf_conntrack_buckets hash buckets in ctnetlink_dump_table, in the command's own system
-// time. Timed beside it, `conntrack -C` (the same process start and one request, no walk). The
-// DESTROY of each deleted entry, read by a listener, shows when the deletion happened.
+// `nfct-sim live delete-cost`: what one `conntrack -D` costs. conntrack-tools deletes through a
+// dump of the whole table, so every command walks all nf_conntrack_buckets hash buckets and is
+// sent every entry (docs/kernel-facts.md#flush-and-delete-from-user-space). Timed beside it,
+// `conntrack -C` (the same process start and one request, no dump). The DESTROY of each
+// deleted entry, read by a listener, shows when the deletion happened.
 import type { Row } from '../lib/experiment.js';
 import { quantile } from '../lib/common.js';
 import { ConfigError } from '../../sim/index.js';
@@ -116,8 +116,9 @@ const TUPLE_BASE = 1_000_000;
 /**
  * The twin: the same table and commands. On the machine each conntrack -D is a process that
  * needs its CPU before the entry goes (MachineCosts adminStartUs, dumpBucketNs, dumpEntryNs,
- * adminExitUs; models/kernel/delete-command.ts); without it the deletion is instantaneous. The commands are spaced far enough apart not to queue; what a
- * command of the model does not run is conntrack -C (its CPU is the machine's adminStartUs).
+ * adminExitUs; models/kernel/delete-command.ts); without it the deletion is instantaneous. The
+ * commands are spaced far enough apart not to queue. The model runs no conntrack -C: its CPU is
+ * the machine's adminStartUs.
  */
 export function simulateDeleteCost(p: DeleteCostParams, twin: Twin = twinOn()): DeleteCostRecord[] {
   const machine = twinMachine(twin);

@@ -35,9 +35,10 @@ export interface MachineCosts {
 }
 
 // Measured on this project's 6.18 VM (experiments/live/calibration.ts): the Python helper
-// sender's costs (senderPacketUs, senderBroadcastUs), conntrack -D's (adminStartUs,
-// dumpBucketNs, dumpEntryNs, adminExitUs, and -L's listEntryNs) and the gc kworker's per eviction (gcEvictNs). The
-// ecache kworker's per re-sent DESTROY is not measured (a round value, of the order of an skb).
+// sender's costs (senderPacketUs, senderBroadcastUs), conntrack -D's and -L's (adminStartUs,
+// dumpBucketNs, dumpEntryNs, listEntryNs, adminExitUs) and the gc kworker's per eviction
+// (gcEvictNs). The ecache kworker's per re-sent DESTROY is not measured (a round value, of the
+// order of an skb).
 export const DEFAULT_MACHINE_COSTS: MachineCosts = {
   packetUs: 5.73,
   broadcastUs: 2.51,

@@ -1,7 +1,7 @@
 // Administrator commands through ctnetlink (net/netfilter/nf_conntrack_netlink.c):
-// `conntrack -F` (ctnetlink_flush_conntrack → nf_ct_iterate_cleanup) and `conntrack -D`
-// (ctnetlink_del_conntrack; on a machine through a dump, delete-command.ts). They run in the admin process's context, so the era's deletion
-// sees `adminContext` (E0 reports the DESTROY itself, E2/E3 park on the admin CPU's list).
+// `conntrack -F` (ctnetlink_flush_conntrack → nf_ct_iterate_cleanup), `conntrack -D`
+// (ctnetlink_del_conntrack; on a machine after a dump, delete-command.ts) and `conntrack -L`.
+// They run in the admin process's context, so the era's deletion sees `adminContext` (E0 reports the DESTROY itself, E2/E3 park on the admin CPU's list).
 // docs/kernel-facts.md#flush.
 import type { KernelCore } from './strategies.js';
 import { NIL, ST } from './table.js';
@@ -22,8 +22,8 @@ export class AdminJobs {
   /** conntrack -D and -L commands on a machine: the running one first, and where it is. */
   private readonly commands: AdminCommand[] = [];
   private commandPhase: 'idle' | 'walk' | 'exit' = 'idle';
-  /** What the running command's dump has left when it deletes. */
-  private afterDeletion = { buckets: 0, entries: 0 };
+  /** The running command's CPU after its deletion (or listing). */
+  private exitNs = 0;
 
   constructor(private readonly core: KernelCore) {}
 
@@ -116,38 +116,50 @@ export class AdminJobs {
 
   /** The running command has had the CPU of its current phase: go on to the next. */
   commandStep(): void {
-    const core = this.core;
-    const cpu = core.cpu!;
-    const c = cpu.costs;
-    const phase = this.commandPhase;
-    let ns: number;
-    if (phase === 'walk') {
+    const cpu = this.core.cpu!;
+    if (this.commandPhase === 'walk') {
       const d = this.commands[0]!;
       if (d.kind === 'delete') this.deleteNow(d.tuple, d.id, d.portid);
-      else core.expiry.dump();
+      else this.core.expiry.dump();
       this.commandPhase = 'exit';
-      const rest = this.afterDeletion;
-      ns = c.dumpBucketNs * rest.buckets + c.dumpEntryNs * rest.entries + c.adminExitUs * 1000;
-    } else {
-      if (phase === 'exit') cpu.release(taskOf(this.commands.shift()!));
-      if (this.commands.length === 0) {
-        this.commandPhase = 'idle';
-        return;
-      }
-      const d = this.commands[0]!;
-      this.commandPhase = 'walk';
-      if (d.kind === 'delete') {
-        const node = core.findNode(d.tuple);
-        const split = dumpSplit(core.table, node === NIL ? NIL : node >> 1);
-        this.afterDeletion = { buckets: split.bucketsAfter, entries: split.entriesAfter };
-        ns = c.adminStartUs * 1000 + c.dumpBucketNs * split.bucketsBefore + c.dumpEntryNs * split.entriesBefore;
-      } else {
-        this.afterDeletion = { buckets: 0, entries: 0 };
-        ns = c.adminStartUs * 1000 + c.dumpBucketNs * core.table.buckets + c.listEntryNs * core.table.hashedEntries;
-      }
+      return this.runPhase(this.exitNs);
     }
-    const self = core.ctx.self;
-    cpu.step(taskOf(this.commands[0]!), Math.round(ns), (ctx) => ctx.send(self, { kind: 'admin-step' }));
+    if (this.commandPhase === 'exit') cpu.release(taskOf(this.commands.shift()!));
+    if (this.commands.length === 0) {
+      this.commandPhase = 'idle';
+      return;
+    }
+    const { walkNs, exitNs } = this.commandCost(this.commands[0]!);
+    this.exitNs = exitNs;
+    this.commandPhase = 'walk';
+    this.runPhase(walkNs);
+  }
+
+  /**
+   * A command's CPU up to its work (-D: the end of the dump's batch that holds the entry; -L:
+   * the whole dump) and after it, from the table as it is when the command starts.
+   */
+  private commandCost(d: AdminCommand): { walkNs: number; exitNs: number } {
+    const core = this.core;
+    const c = core.cpu!.costs;
+    const startNs = c.adminStartUs * 1000;
+    const exitNs = c.adminExitUs * 1000;
+    if (d.kind === 'list')
+      return {
+        walkNs: startNs + c.dumpBucketNs * core.table.buckets + c.listEntryNs * core.table.hashedEntries,
+        exitNs,
+      };
+    const node = core.findNode(d.tuple);
+    const split = dumpSplit(core.table, node === NIL ? NIL : node >> 1);
+    return {
+      walkNs: startNs + c.dumpBucketNs * split.bucketsBefore + c.dumpEntryNs * split.entriesBefore,
+      exitNs: c.dumpBucketNs * split.bucketsAfter + c.dumpEntryNs * split.entriesAfter + exitNs,
+    };
+  }
+
+  private runPhase(ns: number): void {
+    const self = this.core.ctx.self;
+    this.core.cpu!.step(taskOf(this.commands[0]!), Math.round(ns), (ctx) => ctx.send(self, { kind: 'admin-step' }));
   }
 
   private deleteNow(tuple: number, id: number | undefined, portid: number): void {
