@@ -10,6 +10,7 @@ import { buildScenario, parseScenario } from '../../models/scenario.js';
 import { reliableConntrackd, scenario, workload } from '../lib/common.js';
 import { METRIC } from '../../models/names.js';
 import { DEFAULT_MACHINE_SETUP } from '../../models/cpu/machine.js';
+import { flushCosts, twinOn } from '../live/twin.js';
 
 export interface FlushBench {
   readonly presetName: string;
@@ -41,7 +42,7 @@ export function benchFlush(presetName: string, n: number, machine = false): Flus
   const sc = machine
     ? {
         ...plain,
-        kernel: { ...plain.kernel, flushCostNs: 1576, flushFreeCostNs: 1090, flushDeliverCostNs: 1800 },
+        kernel: { ...plain.kernel, ...flushCosts(twinOn()) },
         actions: [
           { atS: 2, kind: 'flush' as const, when: { kind: 'workload-done' as const, workload: 0, everyMs: 10 } },
         ],

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { buildScenario, parseScenario, type ScenarioConfig } from '../../models/scenario.js';
 import { DEFAULT_MACHINE_SETUP } from '../../models/cpu/machine.js';
+import { flushCosts, twinOn } from '../live/twin.js';
 import { reliableConntrackd, scenario, workload } from '../lib/common.js';
 
 export interface MachineBench {
@@ -19,7 +20,7 @@ export interface MachineBench {
 function config(flows: number, machine: boolean): ScenarioConfig {
   const sc = scenario({
     preset: 'linux-6.18',
-    kernel: { flushCostNs: 1576, flushFreeCostNs: 1090, flushDeliverCostNs: 1800 },
+    kernel: flushCosts(twinOn()),
     listeners: [reliableConntrackd(212992, 20)],
     workloads: [workload({ kind: 'udp', arrivals: 'constant', rateHz: 100_000, flows, stopS: 60, replyProb: 0 })],
     actions: [{ atS: 2 + flows / 100_000, kind: 'flush' }],

@@ -1,6 +1,6 @@
 // Kernel and administrator work on the machine: the tasks that stand for `conntrack -F`, `-D`
-// and `-L`, the ecache redelivery kworker and the gc kworker, created when first needed. The kernel model
-// decides what happens; this says how long it occupies a CPU and whom it delays.
+// and `-L`, the ecache redelivery kworker and the gc kworker, created when first needed. The
+// kernel model decides what happens; this says how long it occupies a CPU and whom it delays.
 import type { Ctx } from '../../sim/index.js';
 import type { Machine, MachineCosts, Task } from './machine.js';
 
