@@ -7,7 +7,7 @@
  *   replication and summarises it, {@link buildScenario} gives the world to probe by hand.
  * - Sweeps with replications: an {@link ExperimentDef} (a base scenario, axes, what to measure,
  *   how to answer) run by {@link runExperiment} into a results folder (params.json,
- *   results.csv, summary.csv, plots, summary.md, manifest.json), on worker threads, byte-identical
+ *   results.csv, summary.csv, plots, summary.md, manifest.json), on worker processes, byte-identical
  *   for any number of them. The built-in studies are {@link EXPERIMENTS}.
  * - Outputs: {@link toCsv}, {@link renderSvg}, {@link writeAtomic}; fixtures of what listeners
  *   receive: {@link fixtureScenario}, {@link traceScenario}.

@@ -119,7 +119,7 @@ declare const parsed: unique symbol;
 /**
  * A scenario that {@link parseScenario} accepted: the config as written, and the kernel and
  * netlink configs its preset and overrides resolve to. Deeply frozen; nothing downstream
- * validates it again (a worker thread receives it as plain data and trusts it).
+ * validates it again (a worker process receives it as plain data and trusts it).
  */
 export interface Scenario {
   readonly config: ScenarioConfig;

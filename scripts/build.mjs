@@ -11,7 +11,7 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
   cwd: root,
   stdio: 'inherit',
 });
-for (const f of ['sim/worker-entry.mjs', 'experiments/live/listener.py']) {
+for (const f of ['sim/process-entry.mjs', 'experiments/live/listener.py']) {
   mkdirSync(dirname(join(root, 'dist', f)), { recursive: true });
   copyFileSync(join(root, f), join(root, 'dist', f));
 }

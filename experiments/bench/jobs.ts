@@ -32,3 +32,35 @@ export async function benchJobs(experiment: string, rounds: number, quick: boole
   const tasks = csv[1].trim().split('\n').length - 1;
   return { tasks, seconds: { 1: median(seconds[1]), 2: median(seconds[2]) }, identical: csv[1] === csv[2] };
 }
+
+/**
+ * A reference for the jobs line: how a fixed allocation-heavy loop (objects kept in a
+ * million-entry array, as the kernel model keeps entries) scales from one process to two on this
+ * machine at this moment; 2 × alone / together. Pure arithmetic scales 2.0x here and this loop
+ * 1.25-1.8x within one hour, as other tenants come and go, so a jobs ratio means something only
+ * next to it.
+ */
+export async function memoryReference(
+  spawnOne: () => Promise<number>,
+): Promise<{ alone: number; together: number; scaling: number }> {
+  const alone = await spawnOne();
+  const both = await Promise.all([spawnOne(), spawnOne()]);
+  const together = Math.max(...both);
+  return { alone, together, scaling: (2 * alone) / together };
+}
+
+/** The loop of {@link memoryReference}: seconds for `n` small objects, a million kept at a time. */
+export function allocLoop(n: number): number {
+  const t0 = performance.now();
+  let keep: { a: number; b: number[] }[] = [];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    keep.push({ a: i, b: [i] });
+    if (keep.length > 1_000_000) {
+      sum += keep[i % 1000]!.a;
+      keep = [];
+    }
+  }
+  if (sum < 0) throw new Error('unreachable: keeps the loop from being optimised away');
+  return (performance.now() - t0) / 1000;
+}

@@ -4,9 +4,9 @@ import { bareRun, engineRun, type Measured } from './engine.js';
 import { engineHold, lazyHeapHold, objectHold, queueHold, type HoldMeasured } from './hold.js';
 import { benchKernel, type KernelBench } from './kernel.js';
 import { benchFlush, type FlushBench } from './flush1m.js';
-import { benchJobs } from './jobs.js';
+import { allocLoop, benchJobs, memoryReference } from './jobs.js';
 import { benchMachine, type MachineBench } from './machine.js';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PRESET_NAMES } from '../../models/presets.js';
 
@@ -21,6 +21,18 @@ function child<T>(name: string, ...args: (string | number)[]): T {
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   return JSON.parse(out) as T;
+}
+
+/** {@link child} without waiting: several can run at once. */
+function childAsync<T>(name: string, ...args: (string | number)[]): Promise<T> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), name, ...args.map(String)],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+      (err, out) => (err ? reject(err) : resolve(JSON.parse(out) as T)),
+    ),
+  );
 }
 
 function kernelLines(entries: number, presets: readonly string[]): void {
@@ -67,11 +79,15 @@ function memoryLines(sizes: readonly number[]): void {
 async function jobsLine(rounds: number, quick: boolean): Promise<void> {
   const r = await benchJobs('flush', rounds, quick);
   const ratio = r.seconds[1] / r.seconds[2];
+  const c = await memoryReference(() => childAsync<number>('alloc-one', quick ? 10_000_000 : 30_000_000));
   console.log(
     `jobs: run flush${quick ? ' --quick' : ''} --runs 8 (${r.tasks} tasks), median of ${rounds} alternating rounds${quick ? " (tasks this small measure the workers' start more than their speed)" : ''}`,
   );
   console.log(
     `  --jobs 1 ${r.seconds[1].toFixed(2)} s, --jobs 2 ${r.seconds[2].toFixed(2)} s: ${ratio.toFixed(2)}x   (target >= 1.7x: ${ratio >= 1.7 ? 'met' : 'NOT met'}); results.csv ${r.identical ? 'byte-identical' : 'DIFFERENT'}`,
+  );
+  console.log(
+    `  reference, same run: an allocation-heavy JS loop alone ${c.alone.toFixed(2)} s, two at once ${c.together.toFixed(2)} s: ${c.scaling.toFixed(2)}x; --jobs 2 / that: ${(ratio / c.scaling).toFixed(2)}`,
   );
 }
 
@@ -176,6 +192,9 @@ const benches: Record<string, () => void | Promise<void>> = {
     console.log(
       JSON.stringify(benchFlush(process.argv[3]!, Number(process.argv[4] ?? 1_000_000), process.argv[5] === '1')),
     );
+  },
+  'alloc-one'() {
+    console.log(JSON.stringify(allocLoop(Number(process.argv[3]))));
   },
   'kernel-one'() {
     const n = Number(process.argv[4] ?? 1_000_000);

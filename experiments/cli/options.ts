@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../../sim/index.js';
 
-/** Worker threads when --jobs is not given: every core. */
+/** Worker processes when --jobs is not given: every core. */
 export const DEFAULT_JOBS = Math.max(1, availableParallelism());
 
 /** A parser for an integer option of at least `min` (and at most `max`). */
@@ -21,7 +21,7 @@ export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEG
 
 /** Replications of one point at most: a verdict needs 8, a sweep of 10,000 is already hours. */
 export const MAX_RUNS = 10_000;
-/** Worker threads at most (this machine has 2 cores; more threads only cost memory). */
+/** Worker processes at most (this machine has 2 cores; more processes only cost memory). */
 export const MAX_JOBS = 64;
 
 /** `--set path=value`: the value is JSON if it parses (numbers, booleans, objects), else a string. */

@@ -67,7 +67,7 @@ export function addRunCommands(program: Command): void {
     .argument('<experiment>', `one of ${Object.keys(EXPERIMENTS).join(', ')}`)
     .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
     .option('--runs <n>', 'replications per parameter point', intOption('--runs', 1, MAX_RUNS))
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
+    .option('--jobs <n>', 'worker processes', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
     .option('--shard <k/n>', 'run only the k-th of n slices of the (point, run) list')
     .option('--out <dir>', 'output folder (default results/<experiment>)')
     .option('--preset <name>', 'kernel preset (same as --set preset=<name>)')
@@ -138,7 +138,7 @@ export function addRunCommands(program: Command): void {
     .command('suite')
     .description('the main job: quick variants of the headline experiments into results/, with results/index.html')
     .option('--seed <n>', 'master seed', intOption('--seed', 0), 1)
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
+    .option('--jobs <n>', 'worker processes', intOption('--jobs', 1, MAX_JOBS), DEFAULT_JOBS)
     .option('--out <dir>', 'output folder', 'results')
     .option('--quiet', 'no progress output', false)
     .action(async (o: { seed: number; jobs: number; out: string; quiet: boolean }) => {
@@ -159,7 +159,7 @@ export function addRunCommands(program: Command): void {
     .description('engine demo: M/M/1/K replications against the closed form')
     .addOption(new Option('--seed <n>', 'master seed').argParser(intOption('--seed', 0)).default(1))
     .option('--runs <n>', 'replications per point', intOption('--runs', 2, MAX_RUNS), 8)
-    .option('--jobs <n>', 'worker threads', intOption('--jobs', 1, MAX_JOBS), Math.min(2, DEFAULT_JOBS))
+    .option('--jobs <n>', 'worker processes', intOption('--jobs', 1, MAX_JOBS), Math.min(2, DEFAULT_JOBS))
     .action(async (o: { seed: number; runs: number; jobs: number }) => {
       console.log(await demo(o));
     });

@@ -88,7 +88,7 @@ export interface ExperimentDef {
 }
 
 /**
- * The studies a runner can run, and the module its worker threads import to run one task
+ * The studies a runner can run, and the module its worker processes import to run one task
  * (`runTask(task: TaskInput, rs)`): the runner takes it as an argument, so lib/ imports no study.
  */
 export interface Registry {
@@ -96,7 +96,7 @@ export interface Registry {
   readonly worker: RunnerRef;
 }
 
-/** What a worker thread receives for one (point, replication) task. */
+/** What a worker process receives for one (point, replication) task. */
 export interface TaskInput {
   readonly experiment: string;
   readonly point: Point;

@@ -110,7 +110,7 @@ export function eraModel(name: string): EraModel {
 
 /**
  * Registers a design under a new name, so that `kernel.era` can name it. Registration is per
- * process: worker threads see only what their modules register at load time, so a design meant
+ * process: worker processes see only what their modules register at load time, so a design meant
  * for `nfct-sim run --jobs > 1` must be registered by a module imported from this one (as the
  * example is).
  */

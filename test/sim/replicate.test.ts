@@ -30,7 +30,7 @@ test('sweep builds the grid from a frozen base with immer (first axis slowest)',
   t.throws(() => sweep(base, [{ path: 'nope.deep', values: [1] }]), { message: /nope.deep = 1: is not a config path/ });
 });
 
-test('results are byte-identical for 1 and 2 worker threads', async (t) => {
+test('results are byte-identical for 1 and 2 worker processes', async (t) => {
   const tasks = planTasks<Mm1kConfig>(points, 3);
   const one = await runTasks(tasks, runner, { seed: 9, jobs: 1 });
   const two = await runTasks(tasks, runner, { seed: 9, jobs: 2 });
@@ -64,7 +64,54 @@ test('shard syntax is k/n with 1 <= k <= n', (t) => {
   }
 });
 
-test('a runner that throws inside a worker fails the whole call with its message', async (t) => {
+test('a runner that throws inside a worker process fails the whole call with its message', async (t) => {
   const tasks = planTasks([{ arrivalRateHz: 1, serviceRateHz: 1, capacity: 0, warmupS: 0, durationS: 1 }], 2);
   await t.throwsAsync(runTasks(tasks, runner, { seed: 1, jobs: 2 }), { message: /mm1k.capacity = 0/ });
+});
+
+const exiting: RunnerRef = {
+  module: new URL('../helpers/exiting-runner.ts', import.meta.url).href,
+  exportName: 'doubleOrExit',
+};
+
+test('a worker process that dies mid-task fails the call, naming the task and the exit code', async (t) => {
+  const tasks = planTasks([{ value: 1 }, { value: 2, exit: 7 }, { value: 3 }], 1);
+  await t.throwsAsync(runTasks(tasks, exiting, { seed: 1, jobs: 2 }), {
+    message: 'a worker process exited in task 1 (point 1, run 0) (code 7)',
+  });
+  // The same tasks without the exit: every result, in index order, from either process.
+  const ok = await runTasks<{ value: number }, number>(
+    planTasks([{ value: 1 }, { value: 2 }, { value: 3 }], 2),
+    exiting,
+    {
+      seed: 1,
+      jobs: 2,
+    },
+  );
+  t.deepEqual(
+    ok.map((r) => [r.index, r.result]),
+    [
+      [0, 2],
+      [1, 2],
+      [2, 4],
+      [3, 4],
+      [4, 6],
+      [5, 6],
+    ],
+  );
+});
+
+test('a runner module that is missing or lacks the export fails the call with that reason', async (t) => {
+  const tasks = planTasks([{ value: 1 }], 2);
+  await t.throwsAsync(runTasks(tasks, { ...exiting, exportName: 'nope' }, { seed: 1, jobs: 2 }), {
+    message: /exiting-runner\.ts does not export a function nope/,
+  });
+  await t.throwsAsync(
+    runTasks(
+      tasks,
+      { ...exiting, module: new URL('../helpers/no-such-module.ts', import.meta.url).href },
+      { seed: 1, jobs: 2 },
+    ),
+    { message: /no-such-module/ },
+  );
 });

@@ -2,7 +2,7 @@
 // fixed 100 ms, instead of Linux 6.18's one ecache worker walking the dying list. Everything
 // else (deletion, event cache, gc) is 6.18's E4 era.
 //
-// This module is also the worker module of the run: worker threads import it, which registers
+// This module is also the worker module of the run: worker processes import it, which registers
 // the design in each of them before any task runs (registration is per thread).
 import { BaseRedelivery, EXPERIMENTS, TIMER_RETRY, eraModel, msecsToJiffies, registerEra, taskRunner } from 'nfct-sim';
 import { SlotList } from 'nfct-sim';
@@ -40,5 +40,5 @@ registerEra(DESIGN, {
   createRedelivery: (core) => new FixedRetry(core),
 });
 
-/** The task function worker threads call (the built-in studies, with the design registered). */
+/** The task function worker processes call (the built-in studies, with the design registered). */
 export const runTask = taskRunner(EXPERIMENTS);

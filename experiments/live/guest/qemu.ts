@@ -114,7 +114,7 @@ export function compiledCli(): string {
       ],
       { cwd: PACKAGE_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
     );
-    for (const f of ['sim/worker-entry.mjs', 'experiments/live/listener.py'])
+    for (const f of ['sim/process-entry.mjs', 'experiments/live/listener.py'])
       cpSync(join(PACKAGE_ROOT, f), join(tmp, f));
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
