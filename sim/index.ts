@@ -16,6 +16,7 @@ export { Stream, empiricalTable, type EmpiricalTable, type RunSeed, type Streams
 export type { Counter, Gauge, Histogram, Recorder, RecorderSnapshot, Tally } from './record.js';
 export { confidenceInterval, kaplanMeier, kmQuantile, type Duration, type Interval } from './stats.js';
 export { MemoryTrace, type TraceSink } from './trace.js';
+export { BitSet, type IntSetView } from './bitset.js';
 export {
   mergeShards,
   parseShard,

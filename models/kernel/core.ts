@@ -120,7 +120,7 @@ export class Conntrack implements KernelModel, KernelCore {
     this.view = {
       table: this.table,
       stats: this.stats,
-      truth: this.truth.records,
+      truth: this.truth,
       parkedCount: () => this.redelivery.lists.reduce((n, l) => n + l.length, 0),
       parkedSlots: () => this.redelivery.lists.map((l) => l.toArray()),
       hashedCount: () => this.table.hashedEntries,

@@ -56,6 +56,9 @@ export class GcWorker {
       core.cpu.charge(TASK.gc, this.scanned * core.cfg.gcCostNs + (evictions() - before) * core.cpu.costs.gcEvictNs);
   }
 
+  /** gc-4.10: the slots of the bucket being scanned (one array, reused). */
+  private readonly chain: number[] = [];
+
   /** Entries visited by the current pass (for its CPU time on a machine). */
   private scanned = 0;
 
@@ -93,14 +96,17 @@ export class GcWorker {
     const max95 = Math.floor(core.max / 100) * 95;
     let scanned = 0;
     let expired = 0;
+    const slots = this.chain;
     for (let i = 0; i < goal; i++) {
       const b = this.pos;
       this.pos = (this.pos + 1) % t.buckets;
-      const slots: number[] = [];
+      if (t.bucketHeads[b] === NIL) continue;
+      // The chain is read whole before any visit may unlink from it.
+      slots.length = 0;
       for (let node = t.head(b); node !== NIL; node = t.next(node)) slots.push(node >> 1);
-      for (const slot of slots) {
+      for (let k = 0; k < slots.length; k++) {
         scanned++;
-        expired += this.visit(slot, max95);
+        expired += this.visit(slots[k]!, max95);
       }
     }
     const minJ = Math.max(Math.floor(core.cfg.hz / 128), 1);
@@ -125,7 +131,13 @@ export class GcWorker {
     const budgetNs = jiffiesToNs(msecsToJiffies(10, hz), hz);
     let evictions = 0;
     let costNs = 0;
+    const heads = t.bucketHeads;
     while (this.pos < t.buckets) {
+      // Empty buckets cost nothing (no visit, no budget), so they are stepped over in one loop.
+      let pos = this.pos;
+      while (pos < t.buckets && heads[pos] === NIL) pos++;
+      this.pos = pos;
+      if (this.pos === t.buckets) break;
       // The next node is read before a visit may unlink the current one. An evicted entry's
       // other node, if it is next in this chain, is unlinked too, so re-read after a visit.
       for (let node = t.head(this.pos); node !== NIL;) {

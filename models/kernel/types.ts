@@ -88,7 +88,15 @@ export interface KernelView {
    * analysis. Empty unless the kernel was built with `{ truth: true }` (it grows with every
    * conntrack ever created).
    */
-  readonly truth: Map<number, Truth>;
+  readonly truth: TruthView;
+}
+
+/** Read access to the ground-truth log: records by serial, iterated in serial order. */
+export interface TruthView extends Iterable<[number, Truth]> {
+  readonly size: number;
+  get(serial: number): Truth | undefined;
+  entries(): IterableIterator<[number, Truth]>;
+  values(): IterableIterator<Truth>;
 }
 
 /** Ground truth of one conntrack lifetime (times in ns, -1 when it has not happened). */

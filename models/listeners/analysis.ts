@@ -1,5 +1,5 @@
 // Compares what a listener saw with the kernel's ground truth (the kernel must record truth).
-import type { Truth } from '../kernel/types.js';
+import type { TruthView } from '../kernel/types.js';
 import type { ListenerModel } from './types.js';
 
 /** How far a listener's picture is from the kernel's. */
@@ -27,7 +27,7 @@ export interface ListenerReport {
 
 export function analyseListener(
   l: ListenerModel,
-  truth: ReadonlyMap<number, Truth>,
+  truth: TruthView,
   live: readonly { serial: number; tuple: number; id: number }[],
 ): ListenerReport {
   const { seenNew, seenDestroy, lastChange } = l;

@@ -9,7 +9,7 @@
 // read until the resync is over), exited (conntrack -E ≤ 1.4.5 after ENOBUFS).
 // Simplification: a message whose processing started before a resync still finishes, and the
 // loop goes on reading until the socket is empty or the budget is spent.
-import type { Ctx, Stream } from '../../sim/index.js';
+import { BitSet, type Ctx, type Stream } from '../../sim/index.js';
 import type { Machine, Task } from '../cpu/machine.js';
 import { ENOBUFS, type CtEvent } from '../kernel/events.js';
 import type { NetlinkKernelConfig } from '../netlink/config.js';
@@ -59,8 +59,8 @@ class Listener implements ListenerModel, ReaderHandle {
     resyncs: 0,
     bufferGrowths: 0,
   };
-  readonly seenNew = new Set<number>();
-  readonly seenDestroy = new Set<number>();
+  readonly seenNew = new BitSet();
+  readonly seenDestroy = new BitSet();
   lastChange = 0;
   /** Readiness handler calls (nfct_catch / the read loop) and the events handled in each. */
   readonly perCatch: number[] = [];

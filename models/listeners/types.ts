@@ -1,6 +1,6 @@
 // What a listener model is made of and what it shows: its log, its view of the table, its
 // counters. Shared by the reader (listener.ts), the programs and conntrackd's sync (sync.ts).
-import type { Actor } from '../../sim/index.js';
+import type { Actor, IntSetView } from '../../sim/index.js';
 import type { CtEvent } from '../kernel/events.js';
 import type { NetlinkSocket } from '../netlink/socket.js';
 import type { ListenerConfig } from './config.js';
@@ -62,8 +62,8 @@ export interface ListenerModel extends Actor<ListenerMsg> {
   /** Events handled per readiness (per nfct_catch for conntrackd). */
   readonly perCatch: readonly number[];
   /** Conntrack lifetimes (serials) whose NEW / DESTROY arrived at least once. */
-  readonly seenNew: ReadonlySet<number>;
-  readonly seenDestroy: ReadonlySet<number>;
+  readonly seenNew: IntSetView;
+  readonly seenDestroy: IntSetView;
   /** The program's own log lines (conntrackd: buffer size set, doubled, cannot grow). */
   readonly notices: readonly ProgramNotice[];
   /** Time of the last message or resync that could change the view. */
