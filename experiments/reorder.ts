@@ -16,6 +16,7 @@ import { METRIC } from '../models/names.js';
 
 export const reorder: ExperimentDef = {
   name: 'reorder',
+  readsLogs: true,
   question:
     'What order does a reliable listener see? How many DESTROYs arrive out of destroy-time order and how late, how often does a successor NEW beat its predecessor DESTROY on a reused tuple, and how many live entries does conntrackd wrongly delete with tuple-only keys (1.4.7+) versus tuple+ID (≤ 1.4.6)?',
   base(quick) {

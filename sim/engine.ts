@@ -317,11 +317,19 @@ class ActorCtx implements Ctx {
     return this.sim.timerPending(timer as TimerImpl<Message>);
   }
   count(name: string, by = 1): void {
-    this.sim.recorder.counter(this.self, name).add(by);
+    let c = this.countersByName.get(name);
+    if (c === undefined) this.countersByName.set(name, (c = this.sim.recorder.counter(this.self, name)));
+    c.add(by);
   }
   sample(name: string, value: number): void {
-    this.sim.recorder.tally(this.self, name).add(value);
+    let t = this.talliesByName.get(name);
+    if (t === undefined) this.talliesByName.set(name, (t = this.sim.recorder.tally(this.self, name)));
+    t.add(value);
   }
+  // This actor's counters and tallies by bare name: count/sample run per event, and the
+  // recorder's key is "owner:name", a string built on every call.
+  private readonly countersByName = new Map<string, Counter>();
+  private readonly talliesByName = new Map<string, Tally>();
   level(name: string, value: number): void {
     this.sim.recorder.gauge(this.self, name).set(value, this.sim.now);
   }

@@ -74,6 +74,11 @@ export interface ExperimentDef {
   runs(quick: boolean): number;
   /** What must have happened at each point for its figures to mean anything (default: nothing). */
   sanity?(quick: boolean): SanityCheck[];
+  /**
+   * The listeners' per-message logs (`ListenerModel.log`) are kept only for a study that sets
+   * this: a log entry per message is most of a listener's memory at a million entries.
+   */
+  readonly readsLogs?: boolean;
   /** Installs probes before the run; what it returns is handed to `measure`. */
   prepare?(run: ScenarioRun, point: Point): unknown;
   /** Metric columns of one run (after it ran). */

@@ -9,7 +9,7 @@ export function taskRunner(
   return (task, rs) => {
     const exp = experiments[task.experiment];
     if (exp === undefined) throw new Error(`unknown experiment ${task.experiment}`);
-    const run = buildScenario(task.point.scenario, rs);
+    const run = buildScenario(task.point.scenario, rs, { logs: exp.readsLogs === true });
     const probe = exp.prepare?.(run, task.point);
     run.run();
     const series = exp.series

@@ -131,12 +131,9 @@ export class GcWorker {
     const budgetNs = jiffiesToNs(msecsToJiffies(10, hz), hz);
     let evictions = 0;
     let costNs = 0;
-    const heads = t.bucketHeads;
     while (this.pos < t.buckets) {
-      // Empty buckets cost nothing (no visit, no budget), so they are stepped over in one loop.
-      let pos = this.pos;
-      while (pos < t.buckets && heads[pos] === NIL) pos++;
-      this.pos = pos;
+      // Empty buckets cost nothing (no visit, no budget), so they are stepped over.
+      this.pos = t.nextOccupied(this.pos);
       if (this.pos === t.buckets) break;
       // The next node is read before a visit may unlink the current one. An evicted entry's
       // other node, if it is next in this chain, is unlinked too, so re-read after a visit.

@@ -92,6 +92,8 @@ export class CtTable {
   listNext: Int32Array;
 
   readonly bucketHeads: Int32Array;
+  /** One bit per bucket, set while its chain is not empty: a scan steps over 32 empty buckets per read. */
+  private readonly occupied: Uint32Array;
   private free: Int32Array;
   private freeTop = 0;
 
@@ -104,6 +106,7 @@ export class CtTable {
   ) {
     this.capacity = initialCapacity;
     this.bucketHeads = new Int32Array(buckets).fill(NIL);
+    this.occupied = new Uint32Array(Math.ceil(buckets / 32));
     const c = initialCapacity;
     this.origTuple = new Int32Array(c);
     this.status = new Uint8Array(c);
@@ -130,7 +133,7 @@ export class CtTable {
 
   /** Bytes held by the per-entry and per-bucket arrays. */
   get byteLength(): number {
-    let n = this.bucketHeads.byteLength + this.free.byteLength;
+    let n = this.bucketHeads.byteLength + this.occupied.byteLength + this.free.byteLength;
     for (const a of [
       this.origTuple,
       this.status,
@@ -192,6 +195,7 @@ export class CtTable {
       const b = this.bucketOf(t ^ dir);
       this.chainNext[node] = this.bucketHeads[b]!;
       this.bucketHeads[b] = node;
+      this.occupied[b >>> 5]! |= 1 << (b & 31);
     }
     this.status[slot]! |= ST.HASHED;
     this.hashedEntries++;
@@ -210,9 +214,24 @@ export class CtTable {
         while (cur !== NIL && this.chainNext[cur] !== node) cur = this.chainNext[cur]!;
         if (cur !== NIL) this.chainNext[cur] = this.chainNext[node]!;
       }
+      if (this.bucketHeads[b] === NIL) this.occupied[b >>> 5]! &= ~(1 << (b & 31));
     }
     this.status[slot]! &= ~ST.HASHED;
     this.hashedEntries--;
+  }
+
+  /** The first bucket at or after `from` whose chain is not empty, or `buckets` if none is. */
+  nextOccupied(from: number): number {
+    const n = this.buckets;
+    if (from >= n) return n;
+    let w = from >>> 5;
+    let bits = this.occupied[w]! & (~0 << (from & 31));
+    while (bits === 0) {
+      if (++w >= this.occupied.length) return n;
+      bits = this.occupied[w]!;
+    }
+    // The lowest set bit: 31 - clz32 of bits & -bits.
+    return Math.min(n, (w << 5) + (31 - Math.clz32(bits & -bits)));
   }
 
   /** First node of a bucket's chain (newest first), or -1. */
