@@ -45,6 +45,7 @@ export {
   type PacketMsg,
   type SysctlName,
   type Truth,
+  type TruthView,
 } from '../models/kernel/types.js';
 export type { ListenerStats, ListenerModel, ProgramNotice } from '../models/listeners/types.js';
 // The machine: CPUs and a CFS-like scheduler that senders, listeners, conntrack -F and the

@@ -7,6 +7,7 @@
  */
 /** The read side of {@link BitSet}. */
 export interface IntSetView {
+  /** Whether `n` is a member. */
   has(n: number): boolean;
   readonly size: number;
 }
@@ -20,6 +21,7 @@ export class BitSet implements IntSetView {
     return this.count;
   }
 
+  /** Whether `n` is a member. */
   has(n: number): boolean {
     const w = n >>> 5;
     return w < this.words.length && (this.words[w]! & (1 << (n & 31))) !== 0;

@@ -102,10 +102,12 @@ export class TruthLog implements TruthView {
     for (let s = 0; s < this.end; s++) if (this.flags[s]! & PRESENT) yield [s, this.get(s)!];
   }
 
+  /** The records in serial (allocation) order. */
   *values(): IterableIterator<Truth> {
     for (const [, tr] of this.entries()) yield tr;
   }
 
+  /** Same as {@link entries}. */
   [Symbol.iterator](): IterableIterator<[number, Truth]> {
     return this.entries();
   }

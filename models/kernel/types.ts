@@ -93,9 +93,13 @@ export interface KernelView {
 
 /** Read access to the ground-truth log: records by serial, iterated in serial order. */
 export interface TruthView extends Iterable<[number, Truth]> {
+  /** Lifetimes recorded. */
   readonly size: number;
+  /** The record of `serial` as it stands now (a copy), or undefined. */
   get(serial: number): Truth | undefined;
+  /** [serial, record] in serial (allocation) order. */
   entries(): IterableIterator<[number, Truth]>;
+  /** The records in serial (allocation) order. */
   values(): IterableIterator<Truth>;
 }
 
