@@ -5,6 +5,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const message = (e) => (e instanceof Error ? (e.stack ?? e.message) : String(e));
 let fn;
 let seed;
 process.on('message', async (m) => {
@@ -12,7 +13,7 @@ process.on('message', async (m) => {
     try {
       fn = (await import(m.runner.module))[m.runner.exportName];
     } catch (e) {
-      process.send({ i: -1, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      process.send({ i: -1, error: message(e) });
       return;
     }
     seed = m.seed;
@@ -26,6 +27,6 @@ process.on('message', async (m) => {
   try {
     process.send({ i: m.i, result: fn(m.config, { seed, run: m.run }) });
   } catch (e) {
-    process.send({ i: m.i, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    process.send({ i: m.i, error: message(e) });
   }
 });

@@ -259,7 +259,7 @@ async function runInProcesses<C, R>(
   }
 }
 
-/** Ends a worker process (closing its channel lets it exit) and waits until it has. */
+/** Ends a worker process (SIGTERM; it holds no state worth a graceful exit) and waits until it has. */
 function stop(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {

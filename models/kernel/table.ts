@@ -230,8 +230,8 @@ export class CtTable {
       if (++w >= this.occupied.length) return n;
       bits = this.occupied[w]!;
     }
-    // The lowest set bit: 31 - clz32 of bits & -bits.
-    return Math.min(n, (w << 5) + (31 - Math.clz32(bits & -bits)));
+    // The lowest set bit (31 - clz32 of bits & -bits); no bit past the last bucket is ever set.
+    return (w << 5) + (31 - Math.clz32(bits & -bits));
   }
 
   /** First node of a bucket's chain (newest first), or -1. */

@@ -112,11 +112,6 @@ export class TruthLog implements TruthView {
     return this.entries();
   }
 
-  /** Bytes of the columns (for the memory benches). */
-  get bytes(): number {
-    return this.flags.byteLength * 41;
-  }
-
   private grow(serial: number): void {
     let len = this.flags.length;
     while (len <= serial) len *= 2;
